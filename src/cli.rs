@@ -1,0 +1,345 @@
+//! The command line: `hilum info`, `hilum render`, `hilum bench`.
+//!
+//! The output of `info` and `render` is a contract other tools rely on; see
+//! the README for the fields.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Map, Value};
+
+use crate::imaging::image::SourceFormat;
+use crate::imaging::series::{assemble, Patient};
+use crate::imaging::voi::{preset_names, Voi, Window, WindowChoice};
+use crate::imaging::{self, frame_stats, render_frame, FrameSelection, Image, LoadOptions};
+
+/// Hilum: a radiology viewer with built-in, honest AI assistance.
+#[derive(Debug, Parser)]
+#[command(name = "hilum", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Describe image files and folders as JSON.
+    Info(InfoArgs),
+    /// Render one frame to an 8-bit PNG exactly as displayed.
+    Render(RenderArgs),
+    /// Open the viewer (not yet available in this build).
+    View {
+        /// Files or folders to open.
+        paths: Vec<PathBuf>,
+    },
+}
+
+/// Arguments of `hilum info`.
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Files or folders (folders are searched recursively).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print one JSON array instead of one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Decode frame 0 and add `frame0_stats` (min, max, mean after the
+    /// Modality LUT).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// Arguments of `hilum render`.
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The image file.
+    pub file: PathBuf,
+    /// Output PNG.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Frame to render (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Window as CENTER,WIDTH in modality units (e.g. -600,1500).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "preset")]
+    pub window: Option<String>,
+    /// Named window: default, auto, minmax, lung, mediastinum, abdomen,
+    /// liver, bone, brain, stroke.
+    #[arg(long)]
+    pub preset: Option<String>,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Parses `CENTER,WIDTH`.
+pub fn parse_window(text: &str) -> Result<Window, String> {
+    let parts: Vec<&str> = text.split(',').map(str::trim).collect();
+    let [c, w] = parts[..] else {
+        return Err(format!("--window {text}: expected CENTER,WIDTH"));
+    };
+    let center: f64 = c
+        .parse()
+        .map_err(|_| format!("--window {text}: center {c:?} is not a number"))?;
+    let width: f64 = w
+        .parse()
+        .map_err(|_| format!("--window {text}: width {w:?} is not a number"))?;
+    if !center.is_finite() || !(width >= 1.0) || !width.is_finite() {
+        return Err(format!("--window {text}: the width must be at least 1"));
+    }
+    Ok(Window::linear(center, width))
+}
+
+fn opt<T: serde::Serialize>(v: &Option<T>) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+/// The JSON object `hilum info` prints for one image.
+pub fn image_json(image: &Image, stats: Option<&imaging::FrameStats>) -> Value {
+    let p = &image.pixels;
+    let m = &image.metadata;
+    let (ts_uid, ts_name, inferred, format) = match &image.source {
+        SourceFormat::Dicom {
+            transfer_syntax_uid,
+            transfer_syntax_name,
+            transfer_syntax_inferred,
+        } => (
+            Value::from(transfer_syntax_uid.clone()),
+            Value::from(transfer_syntax_name.clone()),
+            Value::from(*transfer_syntax_inferred),
+            Value::from("DICOM"),
+        ),
+        SourceFormat::Raster { format } => (Value::Null, Value::Null, Value::Null, Value::from(format.clone())),
+    };
+    let windows: Vec<Value> = image
+        .file_vois(0)
+        .iter()
+        .enumerate()
+        .map(|(i, v)| match v {
+            Voi::Window(w) => json!({
+                "center": w.center,
+                "width": w.width,
+                "function": w.function.name(),
+                "explanation": image.voi_explanations.get(i),
+            }),
+            Voi::Table(t) => json!({
+                "lut_entries": t.data.len(),
+                "first_mapped": t.first_mapped,
+                "bits": t.bits,
+            }),
+        })
+        .collect();
+    let first_window = image.file_vois(0).iter().find_map(|v| match v {
+        Voi::Window(w) => Some(*w),
+        Voi::Table(_) => None,
+    });
+    let mut o = Map::new();
+    o.insert("type".into(), "image".into());
+    o.insert("path".into(), image.path.display().to_string().into());
+    o.insert("format".into(), format);
+    o.insert("sop_class_uid".into(), opt(&m.sop_class_uid));
+    o.insert("sop_instance_uid".into(), opt(&m.sop_instance_uid));
+    o.insert("modality".into(), opt(&m.modality));
+    o.insert("transfer_syntax_uid".into(), ts_uid);
+    o.insert("transfer_syntax_name".into(), ts_name);
+    o.insert("transfer_syntax_inferred".into(), inferred);
+    o.insert("photometric_interpretation".into(), p.photometric_name.clone().into());
+    o.insert("rows".into(), p.rows.into());
+    o.insert("columns".into(), p.columns.into());
+    o.insert("frames".into(), p.frames.into());
+    o.insert("samples_per_pixel".into(), p.samples_per_pixel.into());
+    o.insert("bits_allocated".into(), p.bits_allocated.into());
+    o.insert("bits_stored".into(), p.bits_stored.into());
+    o.insert("high_bit".into(), p.high_bit.into());
+    o.insert("pixel_representation".into(), u8::from(p.signed).into());
+    o.insert("planar_configuration".into(), opt(&p.planar_configuration));
+    o.insert("rescale_slope".into(), opt(&image.rescale_present.0));
+    o.insert("rescale_intercept".into(), opt(&image.rescale_present.1));
+    o.insert(
+        "modality_lut_sequence".into(),
+        matches!(image.modality_lut(0), imaging::modality::ModalityLut::Table(_)).into(),
+    );
+    o.insert("window_center".into(), opt(&first_window.map(|w| w.center)));
+    o.insert("window_width".into(), opt(&first_window.map(|w| w.width)));
+    o.insert("voi_lut_function".into(), opt(&first_window.map(|w| w.function.name())));
+    o.insert("windows".into(), windows.into());
+    o.insert("presentation_lut_shape".into(), opt(&image.presentation_lut_shape));
+    o.insert("inverted_for_display".into(), image.inverts().into());
+    o.insert("patient_name".into(), opt(&m.patient_name));
+    o.insert("patient_id".into(), opt(&m.patient_id));
+    o.insert("patient_birth_date".into(), opt(&m.patient_birth_date));
+    o.insert("patient_sex".into(), opt(&m.patient_sex));
+    o.insert("study_instance_uid".into(), opt(&m.study_instance_uid));
+    o.insert("study_date".into(), opt(&m.study_date));
+    o.insert("study_description".into(), opt(&m.study_description));
+    o.insert("accession_number".into(), opt(&m.accession_number));
+    o.insert("institution_name".into(), opt(&m.institution_name));
+    o.insert("series_instance_uid".into(), opt(&m.series_instance_uid));
+    o.insert("series_number".into(), opt(&m.series_number));
+    o.insert("series_description".into(), opt(&m.series_description));
+    o.insert("body_part_examined".into(), opt(&m.body_part_examined));
+    o.insert("view_position".into(), opt(&m.view_position));
+    o.insert("instance_number".into(), opt(&m.instance_number));
+    o.insert("image_position_patient".into(), opt(&m.image_position_patient));
+    o.insert("image_orientation_patient".into(), opt(&m.image_orientation_patient));
+    o.insert("pixel_spacing".into(), opt(&m.pixel_spacing));
+    o.insert("imager_pixel_spacing".into(), opt(&m.imager_pixel_spacing));
+    o.insert(
+        "measurement_spacing_source".into(),
+        opt(&m.measurement_spacing().map(|(_, s)| s)),
+    );
+    o.insert("slice_thickness".into(), opt(&m.slice_thickness));
+    if let Some(s) = stats {
+        o.insert("frame0_stats".into(), json!({"min": s.min, "max": s.max, "mean": s.mean}));
+    }
+    Value::Object(o)
+}
+
+/// The JSON objects `hilum info` prints for the series found in folders.
+pub fn series_json(patients: &[Patient]) -> Vec<Value> {
+    let mut out = Vec::new();
+    for patient in patients {
+        for study in &patient.studies {
+            for series in &study.series {
+                let mut v = serde_json::to_value(series).unwrap_or(Value::Null);
+                if let Value::Object(o) = &mut v {
+                    o.insert("type".into(), "series".into());
+                    o.insert("count".into(), series.instances.len().into());
+                    o.insert("patient_id".into(), patient.patient_id.clone().into());
+                    o.insert("patient_name".into(), opt(&patient.patient_name));
+                    o.insert("study_instance_uid".into(), study.study_instance_uid.clone().into());
+                    o.insert("study_date".into(), opt(&study.study_date));
+                    o.insert("study_description".into(), opt(&study.study_description));
+                }
+                out.push(v);
+            }
+        }
+    }
+    out
+}
+
+fn report(err: &dyn std::fmt::Display) {
+    eprintln!("hilum: {err}");
+}
+
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs `hilum info`; returns the process exit code.
+pub fn run_info(args: &InfoArgs) -> i32 {
+    let options = LoadOptions {
+        frames: if args.stats {
+            FrameSelection::Only(0)
+        } else {
+            FrameSelection::None
+        },
+        ..LoadOptions::default()
+    };
+    let loaded = imaging::load_many(&args.paths, &options, threads());
+    let mut values = Vec::new();
+    let mut failed = !loaded.errors.is_empty();
+    for err in &loaded.errors {
+        report(err);
+    }
+    for image in &loaded.images {
+        let stats = if args.stats {
+            match frame_stats(image, 0) {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    report(&e);
+                    failed = true;
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        values.push(image_json(image, stats.as_ref()));
+    }
+    if args.paths.iter().any(|p| p.is_dir()) {
+        values.extend(series_json(&assemble(&loaded.images)));
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut out, &values)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out))
+    } else {
+        values
+            .iter()
+            .try_for_each(|v| writeln!(out, "{v}"))
+    };
+    if let Err(e) = written {
+        report(&format!("cannot write output: {e}"));
+        return 1;
+    }
+    i32::from(failed)
+}
+
+/// Runs `hilum render`; returns the process exit code.
+pub fn run_render(args: &RenderArgs) -> i32 {
+    let choice = match (&args.window, &args.preset) {
+        (Some(w), _) => match parse_window(w) {
+            Ok(w) => WindowChoice::Explicit(w),
+            Err(e) => {
+                report(&e);
+                return 2;
+            }
+        },
+        (None, Some(name)) => match WindowChoice::from_preset(name) {
+            Some(c) => c,
+            None => {
+                report(&format!(
+                    "--preset {name}: unknown preset (choose from {})",
+                    preset_names().join(", ")
+                ));
+                return 2;
+            }
+        },
+        (None, None) => WindowChoice::FileDefault,
+    };
+    if args.out.exists() && !args.force {
+        report(&format!(
+            "{}: output exists (use --force to overwrite)",
+            args.out.display()
+        ));
+        return 1;
+    }
+    if args.out.canonicalize().ok().is_some_and(|o| Some(o) == args.file.canonicalize().ok()) {
+        report(&format!("{}: refusing to overwrite the source file", args.out.display()));
+        return 1;
+    }
+    let options = LoadOptions {
+        frames: FrameSelection::Only(args.frame),
+        ..LoadOptions::default()
+    };
+    let result = imaging::load_path(&args.file, &options)
+        .and_then(|image| render_frame(&image, args.frame, &choice))
+        .and_then(|rendered| rendered.save_png(&args.out));
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            report(&e);
+            1
+        }
+    }
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Some(Command::Info(args)) => run_info(&args),
+        Some(Command::Render(args)) => run_render(&args),
+        Some(Command::View { .. }) | None => {
+            eprintln!("hilum: the viewer is not part of this build yet; see `hilum --help`");
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            2
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Plain X-ray images: PNG (8/16-bit), JPEG and TIFF, through the `image`
+//! crate, loaded into the same [`Image`] model as DICOM.
+
+use std::path::Path;
+
+use image::{DynamicImage, ImageReader};
+
+use super::image::{Image, Photometric, PixelDescription, SourceFormat};
+use super::metadata::Metadata;
+use super::modality::ModalityLut;
+use super::pixels::{Frame, FrameKind, Samples};
+use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
+
+/// File extensions loaded as raster images.
+pub const RASTER_EXTENSIONS: &[&str] = &["png", "jpg", "jpeg", "tif", "tiff"];
+
+/// True when the path has a raster image extension.
+pub fn has_raster_extension(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| RASTER_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// Dimensions larger than this are refused before decoding.
+const MAX_SIDE: u32 = 65535;
+
+/// Loads a PNG, JPEG or TIFF file as a single-frame image.
+///
+/// Gray images keep their bit depth (8 or 16); colour images become 8- or
+/// 16-bit RGB; an alpha channel is dropped.
+pub fn load_raster(path: &Path) -> ImagingResult<Image> {
+    let err = |kind| ImagingError::new(path, kind);
+    let reader = ImageReader::open(path)
+        .map_err(|e| err(ImagingErrorKind::Io(e.to_string())))?
+        .with_guessed_format()
+        .map_err(|e| err(ImagingErrorKind::Io(e.to_string())))?;
+    let format = reader
+        .format()
+        .ok_or_else(|| err(ImagingErrorKind::NotAnImage))?;
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|e| err(ImagingErrorKind::Codec {
+            codec: format!("{format:?}"),
+            reason: e.to_string(),
+        }))?;
+    if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
+        return Err(err(ImagingErrorKind::TooLarge(format!(
+            "{width}x{height} pixels"
+        ))));
+    }
+    let decoded = crate::imaging::contain_panics(|| {
+        ImageReader::open(path)
+            .map_err(|e| ImagingErrorKind::Io(e.to_string()))?
+            .with_guessed_format()
+            .map_err(|e| ImagingErrorKind::Io(e.to_string()))?
+            .decode()
+            .map_err(|e| ImagingErrorKind::Codec {
+                codec: format!("{format:?}"),
+                reason: e.to_string(),
+            })
+    })
+    .map_err(err)?;
+    let (rows, columns) = (decoded.height(), decoded.width());
+    let (kind, samples, bits, photometric) = match decoded {
+        DynamicImage::ImageLuma8(g) => (FrameKind::Gray, Samples::U8(g.into_raw()), 8, None),
+        DynamicImage::ImageLumaA8(_) => {
+            let g = decoded.to_luma8();
+            (FrameKind::Gray, Samples::U8(g.into_raw()), 8, None)
+        }
+        DynamicImage::ImageLuma16(g) => (FrameKind::Gray, Samples::U16(g.into_raw()), 16, None),
+        DynamicImage::ImageLumaA16(_) => {
+            let g = decoded.to_luma16();
+            (FrameKind::Gray, Samples::U16(g.into_raw()), 16, None)
+        }
+        DynamicImage::ImageRgb16(_) | DynamicImage::ImageRgba16(_) => {
+            let c = decoded.to_rgb16();
+            (FrameKind::Rgb, Samples::U16(c.into_raw()), 16, Some("RGB"))
+        }
+        other => {
+            let c = other.to_rgb8();
+            (FrameKind::Rgb, Samples::U8(c.into_raw()), 8, Some("RGB"))
+        }
+    };
+    let spp = if kind == FrameKind::Rgb { 3 } else { 1 };
+    let photometric_name = photometric.unwrap_or("MONOCHROME2").to_string();
+    Ok(Image {
+        path: path.to_path_buf(),
+        source: SourceFormat::Raster {
+            format: format!("{format:?}").to_uppercase(),
+        },
+        metadata: Metadata {
+            modality: None,
+            ..Metadata::default()
+        },
+        pixels: PixelDescription {
+            rows,
+            columns,
+            frames: 1,
+            samples_per_pixel: spp,
+            bits_allocated: bits,
+            bits_stored: bits,
+            high_bit: bits - 1,
+            signed: false,
+            planar_configuration: None,
+            photometric: Photometric::parse(&photometric_name).unwrap_or(Photometric::Monochrome2),
+            photometric_name,
+        },
+        modality_luts: vec![ModalityLut::default()],
+        rescale_present: (None, None),
+        vois: vec![Vec::new()],
+        voi_explanations: Vec::new(),
+        palette: None,
+        presentation_lut_shape: None,
+        frames: vec![Some(Frame {
+            rows,
+            columns,
+            kind,
+            samples,
+        })],
+    })
+}

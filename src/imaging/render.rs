@@ -1,0 +1,323 @@
+//! The display pipeline: stored values → Modality LUT → VOI → inversion →
+//! 8 bits, through a lookup table built once per window.
+//!
+//! This is the only place where windowing to 8 bits happens; the CLI, the
+//! viewer and the reports all call it.
+
+use std::path::Path;
+
+use super::image::{Image, Photometric};
+use super::pixels::{Frame, FrameKind, Samples};
+use super::voi::{find_preset, Voi, Window, WindowChoice};
+use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
+
+/// An 8-bit rendering: gray (1 channel) or RGB (3 channels), row-major.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rendered {
+    /// Width in pixels.
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// 1 for gray, 3 for RGB.
+    pub channels: u8,
+    /// The pixels.
+    pub pixels: Vec<u8>,
+}
+
+impl Rendered {
+    /// Converts to an `image` buffer (Luma8 or Rgb8).
+    pub fn to_dynamic_image(&self) -> image::DynamicImage {
+        if self.channels == 1 {
+            image::DynamicImage::ImageLuma8(
+                image::GrayImage::from_raw(self.width, self.height, self.pixels.clone())
+                    .expect("buffer size matches dimensions"),
+            )
+        } else {
+            image::DynamicImage::ImageRgb8(
+                image::RgbImage::from_raw(self.width, self.height, self.pixels.clone())
+                    .expect("buffer size matches dimensions"),
+            )
+        }
+    }
+
+    /// Writes a PNG to `path`, atomically (temporary file, then rename).
+    pub fn save_png(&self, path: &Path) -> ImagingResult<()> {
+        let err = |e: String| ImagingError::new(path, ImagingErrorKind::Io(e));
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
+        self.to_dynamic_image()
+            .write_to(
+                &mut std::io::BufWriter::new(tmp.as_file()),
+                image::ImageFormat::Png,
+            )
+            .map_err(|e| err(e.to_string()))?;
+        tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
+        Ok(())
+    }
+}
+
+/// Min / max / mean of a frame's values after the Modality LUT (for colour
+/// and palette images, of the decoded values).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct FrameStats {
+    /// Smallest value.
+    pub min: f64,
+    /// Largest value.
+    pub max: f64,
+    /// Mean value.
+    pub mean: f64,
+}
+
+/// Computes [`FrameStats`] for frame `index`.
+pub fn frame_stats(image: &Image, index: usize) -> ImagingResult<FrameStats> {
+    let frame = image.frame(index)?;
+    let gray = image.pixels.photometric.is_monochrome();
+    let lut = image.modality_lut(index);
+    let (mut min, mut max, mut sum) = (f64::INFINITY, f64::NEG_INFINITY, 0.0f64);
+    let mut count = 0usize;
+    frame.samples.for_each_i64(|s| {
+        let v = if gray { lut.apply(s) } else { s as f64 };
+        min = min.min(v);
+        max = max.max(v);
+        sum += v;
+        count += 1;
+    });
+    if count == 0 {
+        return Err(ImagingError::new(
+            &image.path,
+            ImagingErrorKind::Codec {
+                codec: "frame".into(),
+                reason: "empty frame".into(),
+            },
+        ));
+    }
+    Ok(FrameStats {
+        min,
+        max,
+        mean: sum / count as f64,
+    })
+}
+
+/// Modality-value range of a gray frame (min, max).
+fn modality_min_max(image: &Image, index: usize, frame: &Frame) -> Option<(f64, f64)> {
+    let lut = image.modality_lut(index);
+    let (lo, hi) = frame.samples.min_max()?;
+    match lut {
+        super::modality::ModalityLut::Rescale { .. } => {
+            let (a, b) = (lut.apply(lo), lut.apply(hi));
+            Some((a.min(b), a.max(b)))
+        }
+        super::modality::ModalityLut::Table(_) => {
+            let (mut mn, mut mx) = (f64::INFINITY, f64::NEG_INFINITY);
+            frame.samples.for_each_i64(|s| {
+                let v = lut.apply(s);
+                mn = mn.min(v);
+                mx = mx.max(v);
+            });
+            Some((mn, mx))
+        }
+    }
+}
+
+/// The modality values at the `low` and `high` percentiles of a gray frame.
+fn modality_percentiles(image: &Image, index: usize, frame: &Frame, low: f64, high: f64) -> Option<(f64, f64)> {
+    let lut = image.modality_lut(index);
+    let mut values: Vec<i64> = Vec::with_capacity(frame.samples.len());
+    frame.samples.for_each_i64(|s| values.push(s));
+    if values.is_empty() {
+        return None;
+    }
+    let n = values.len();
+    let rank = |p: f64| ((p.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64).round() as usize;
+    let (lo_rank, hi_rank) = (rank(low), rank(high));
+    let lo = *values.select_nth_unstable(lo_rank).1;
+    let hi = *values.select_nth_unstable(hi_rank).1;
+    let (a, b) = (lut.apply(lo), lut.apply(hi));
+    Some((a.min(b), a.max(b)))
+}
+
+/// Resolves a [`WindowChoice`] to the VOI applied to gray frame `index`.
+///
+/// `FileDefault` takes the file's first window (honouring its VOI LUT
+/// Function), else its first VOI LUT, else a min–max window over the frame.
+pub fn resolve_voi(image: &Image, index: usize, choice: &WindowChoice) -> ImagingResult<Voi> {
+    let frame = image.frame(index)?;
+    let min_max = || {
+        let (lo, hi) = modality_min_max(image, index, frame).unwrap_or((0.0, 1.0));
+        Voi::Window(Window::min_max(lo, hi))
+    };
+    let file = image.file_vois(index);
+    Ok(match choice {
+        WindowChoice::FileDefault => file.first().cloned().unwrap_or_else(min_max),
+        WindowChoice::FileWindow(n) => file
+            .get(*n)
+            .or(file.first())
+            .cloned()
+            .unwrap_or_else(min_max),
+        WindowChoice::Explicit(w) => {
+            if !(w.width > 0.0) || !w.center.is_finite() {
+                return Err(ImagingError::new(
+                    &image.path,
+                    ImagingErrorKind::InvalidWindow(format!(
+                        "center {} width {}: the width must be positive",
+                        w.center, w.width
+                    )),
+                ));
+            }
+            Voi::Window(*w)
+        }
+        WindowChoice::Preset(name) => {
+            let preset = find_preset(name).ok_or_else(|| {
+                ImagingError::new(
+                    &image.path,
+                    ImagingErrorKind::InvalidWindow(format!("unknown preset {name}")),
+                )
+            })?;
+            Voi::Window(Window::linear(preset.center, preset.width))
+        }
+        WindowChoice::MinMax => min_max(),
+        WindowChoice::Percentile(low, high) => {
+            let (lo, hi) = modality_percentiles(image, index, frame, *low, *high)
+                .unwrap_or((0.0, 1.0));
+            Voi::Window(Window::linear((lo + hi) / 2.0, (hi - lo).max(1.0)))
+        }
+    })
+}
+
+#[inline]
+fn to_u8(y: f64) -> u8 {
+    (y * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8
+}
+
+/// A stored-value → 8-bit table for one frame's Modality LUT, VOI and
+/// inversion. Built in microseconds; applying it is one load per pixel.
+#[derive(Debug, Clone)]
+pub struct GrayLut {
+    /// The stored value of entry 0.
+    offset: i64,
+    table: Vec<u8>,
+}
+
+impl GrayLut {
+    /// Builds the table for gray frame `index` of `image` with `voi`, or
+    /// `None` when the stored range is wider than 16 bits (those frames are
+    /// computed per pixel).
+    pub fn new(image: &Image, index: usize, voi: &Voi) -> Option<Self> {
+        let (lo, hi) = image.pixels.stored_range();
+        if hi - lo >= 1 << 16 {
+            return None;
+        }
+        let lut = image.modality_lut(index);
+        let invert = image.inverts();
+        let table = (lo..=hi)
+            .map(|s| {
+                let v = to_u8(voi.apply(lut.apply(s)));
+                if invert { 255 - v } else { v }
+            })
+            .collect();
+        Some(Self { offset: lo, table })
+    }
+
+    /// Renders a whole frame into `out` (one byte per pixel).
+    pub fn apply(&self, samples: &Samples, out: &mut [u8]) {
+        let t = &self.table[..];
+        let off = self.offset;
+        let last = t.len() as i64 - 1;
+        let idx = |v: i64| (v - off).clamp(0, last) as usize;
+        match samples {
+            Samples::U8(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::I8(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::U16(v) if off == 0 && t.len() == 65536 => {
+                out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[s as usize])
+            }
+            Samples::U16(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::I16(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::U32(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::I32(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+        }
+    }
+}
+
+/// Renders gray frame `index` with a resolved VOI.
+pub fn render_gray(image: &Image, index: usize, voi: &Voi) -> ImagingResult<Rendered> {
+    let frame = image.frame(index)?;
+    let mut pixels = vec![0u8; frame.pixel_count()];
+    if let Some(lut) = GrayLut::new(image, index, voi) {
+        lut.apply(&frame.samples, &mut pixels);
+    } else {
+        let modality = image.modality_lut(index);
+        let invert = image.inverts();
+        let mut i = 0;
+        frame.samples.for_each_i64(|s| {
+            let v = to_u8(voi.apply(modality.apply(s)));
+            pixels[i] = if invert { 255 - v } else { v };
+            i += 1;
+        });
+    }
+    Ok(Rendered {
+        width: frame.columns,
+        height: frame.rows,
+        channels: 1,
+        pixels,
+    })
+}
+
+fn render_color(image: &Image, frame: &Frame) -> Rendered {
+    let max = ((1u64 << image.pixels.bits_stored.clamp(1, 16)) - 1) as f64;
+    let pixels = match &frame.samples {
+        Samples::U8(v) if max == 255.0 => v.clone(),
+        samples => {
+            let mut out = Vec::with_capacity(samples.len());
+            samples.for_each_i64(|s| out.push(((s as f64) * 255.0 / max + 0.5).floor().clamp(0.0, 255.0) as u8));
+            out
+        }
+    };
+    Rendered {
+        width: frame.columns,
+        height: frame.rows,
+        channels: 3,
+        pixels,
+    }
+}
+
+fn render_palette(image: &Image, frame: &Frame) -> Rendered {
+    let palette = image.palette.as_ref().expect("palette images carry a palette");
+    let (lo, hi) = image.pixels.stored_range();
+    let mut pixels = Vec::with_capacity(frame.pixel_count() * 3);
+    if hi - lo < 1 << 16 {
+        let table: Vec<[u8; 3]> = (lo..=hi).map(|i| palette.rgb8(i)).collect();
+        frame.samples.for_each_i64(|s| {
+            pixels.extend_from_slice(&table[(s - lo).clamp(0, hi - lo) as usize]);
+        });
+    } else {
+        frame
+            .samples
+            .for_each_i64(|s| pixels.extend_from_slice(&palette.rgb8(s)));
+    }
+    Rendered {
+        width: frame.columns,
+        height: frame.rows,
+        channels: 3,
+        pixels,
+    }
+}
+
+/// Renders frame `index` as displayed: gray images through the Modality
+/// LUT, the chosen VOI and inversion; colour as RGB; palette images through
+/// their palette. The window applies to gray images only.
+pub fn render_frame(image: &Image, index: usize, choice: &WindowChoice) -> ImagingResult<Rendered> {
+    let frame = image.frame(index)?;
+    match (&image.pixels.photometric, frame.kind) {
+        (Photometric::PaletteColor, FrameKind::Gray) if image.palette.is_some() => {
+            Ok(render_palette(image, frame))
+        }
+        (_, FrameKind::Rgb) => Ok(render_color(image, frame)),
+        _ => {
+            let voi = resolve_voi(image, index, choice)?;
+            render_gray(image, index, &voi)
+        }
+    }
+}

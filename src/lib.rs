@@ -1,0 +1,10 @@
+//! Hilum: a radiology viewer with built-in, honest AI assistance.
+//!
+//! Layers, bottom up: [`imaging`] (loading, the pixel pipeline, series) and
+//! the [`cli`] on top. See `DESIGN.md` for module ownership and invariants.
+
+pub mod cli;
+pub mod error;
+pub mod imaging;
+
+pub use error::{ImagingError, ImagingErrorKind, ImagingResult};

@@ -1,0 +1,23 @@
+//! The `hilum` binary: the command line (and, later, the viewer).
+
+use clap::Parser;
+
+fn main() {
+    // Decoder panics are contained and reported as errors naming the file;
+    // the default hook would also print a backtrace banner for each.
+    std::panic::set_hook(Box::new(|_| {}));
+    let cli = hilum::cli::Cli::parse();
+    let code = match std::panic::catch_unwind(|| hilum::cli::run(cli)) {
+        Ok(code) => code,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown".into());
+            eprintln!("hilum: internal error: {message}");
+            3
+        }
+    };
+    std::process::exit(code);
+}
