@@ -68,6 +68,22 @@ impl Default for LoadOptions {
 const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 const EXPLICIT_VR_BE: &str = "1.2.840.10008.1.2.2";
+const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+
+/// The compressed stream of frame `n`: one fragment per frame, or all
+/// fragments of a single-frame object.
+fn frame_fragments(fragments: &[Vec<u8>], n: usize, frames: usize) -> Result<Vec<u8>, Kind> {
+    if fragments.len() == frames {
+        Ok(fragments[n].clone())
+    } else if frames == 1 {
+        Ok(fragments.concat())
+    } else {
+        Err(Kind::MalformedDicom(format!(
+            "{} fragments for {frames} frames: cannot locate frame {n}",
+            fragments.len()
+        )))
+    }
+}
 
 /// A parsed data set: either a proper Part 10 file or a bare data set whose
 /// transfer syntax was inferred.
@@ -884,7 +900,35 @@ fn decode_frames(
             } else {
                 desc.photometric_name.clone()
             };
+            let fragments = match pixel_data.value() {
+                Value::PixelSequence(seq) => seq.fragments(),
+                _ => &[],
+            };
             for n in wanted {
+                if ts_uid == JPEG_EXTENDED {
+                    // jpeg-decoder (behind dicom-pixeldata) stops at 8-bit
+                    // DCT samples; 12-bit extended streams take this path.
+                    let stream = frame_fragments(fragments, n, desc.frames)?;
+                    let limit = decoded_bytes(desc) as usize / desc.frames + 1;
+                    let raster = openreadout_codecs::jpeg_decode_limited(&stream, limit)
+                        .map_err(|e| Kind::Codec {
+                            codec: ts_name.clone(),
+                            reason: e.to_string(),
+                        })?;
+                    if raster.width != desc.columns || raster.height != desc.rows {
+                        return Err(Kind::Codec {
+                            codec: ts_name.clone(),
+                            reason: format!(
+                                "stream is {}x{}, the header says {}x{}",
+                                raster.width, raster.height, desc.columns, desc.rows
+                            ),
+                        });
+                    }
+                    let mut frame_desc = desc.clone();
+                    frame_desc.bits_allocated = if raster.bits_per_sample > 8 { 16 } else { 8 };
+                    frames[n] = Some(finish_frame(&raster.data, &frame_desc, false, &photometric)?);
+                    continue;
+                }
                 let decoded = file
                     .decode_pixel_data_frame(n as u32)
                     .map_err(|e| Kind::Codec {
