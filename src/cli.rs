@@ -7,12 +7,12 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use crate::imaging::image::SourceFormat;
-use crate::imaging::series::{assemble, Patient};
-use crate::imaging::voi::{preset_names, Voi, Window, WindowChoice};
-use crate::imaging::{self, frame_stats, render_frame, FrameSelection, Image, LoadOptions};
+use crate::imaging::series::{Patient, assemble};
+use crate::imaging::voi::{Voi, Window, WindowChoice, preset_names};
+use crate::imaging::{self, FrameSelection, Image, LoadOptions, frame_stats, render_frame};
 
 /// Hilum: a radiology viewer with built-in, honest AI assistance.
 #[derive(Debug, Parser)]
@@ -87,7 +87,7 @@ pub fn parse_window(text: &str) -> Result<Window, String> {
     let width: f64 = w
         .parse()
         .map_err(|_| format!("--window {text}: width {w:?} is not a number"))?;
-    if !center.is_finite() || !(width >= 1.0) || !width.is_finite() {
+    if !center.is_finite() || !width.is_finite() || width < 1.0 {
         return Err(format!("--window {text}: the width must be at least 1"));
     }
     Ok(Window::linear(center, width))
@@ -112,7 +112,12 @@ pub fn image_json(image: &Image, stats: Option<&imaging::FrameStats>) -> Value {
             Value::from(*transfer_syntax_inferred),
             Value::from("DICOM"),
         ),
-        SourceFormat::Raster { format } => (Value::Null, Value::Null, Value::Null, Value::from(format.clone())),
+        SourceFormat::Raster { format } => (
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::from(format.clone()),
+        ),
     };
     let windows: Vec<Value> = image
         .file_vois(0)
@@ -146,7 +151,10 @@ pub fn image_json(image: &Image, stats: Option<&imaging::FrameStats>) -> Value {
     o.insert("transfer_syntax_uid".into(), ts_uid);
     o.insert("transfer_syntax_name".into(), ts_name);
     o.insert("transfer_syntax_inferred".into(), inferred);
-    o.insert("photometric_interpretation".into(), p.photometric_name.clone().into());
+    o.insert(
+        "photometric_interpretation".into(),
+        p.photometric_name.clone().into(),
+    );
     o.insert("rows".into(), p.rows.into());
     o.insert("columns".into(), p.columns.into());
     o.insert("frames".into(), p.frames.into());
@@ -160,13 +168,23 @@ pub fn image_json(image: &Image, stats: Option<&imaging::FrameStats>) -> Value {
     o.insert("rescale_intercept".into(), opt(&image.rescale_present.1));
     o.insert(
         "modality_lut_sequence".into(),
-        matches!(image.modality_lut(0), imaging::modality::ModalityLut::Table(_)).into(),
+        matches!(
+            image.modality_lut(0),
+            imaging::modality::ModalityLut::Table(_)
+        )
+        .into(),
     );
     o.insert("window_center".into(), opt(&first_window.map(|w| w.center)));
     o.insert("window_width".into(), opt(&first_window.map(|w| w.width)));
-    o.insert("voi_lut_function".into(), opt(&first_window.map(|w| w.function.name())));
+    o.insert(
+        "voi_lut_function".into(),
+        opt(&first_window.map(|w| w.function.name())),
+    );
     o.insert("windows".into(), windows.into());
-    o.insert("presentation_lut_shape".into(), opt(&image.presentation_lut_shape));
+    o.insert(
+        "presentation_lut_shape".into(),
+        opt(&image.presentation_lut_shape),
+    );
     o.insert("inverted_for_display".into(), image.inverts().into());
     o.insert("patient_name".into(), opt(&m.patient_name));
     o.insert("patient_id".into(), opt(&m.patient_id));
@@ -183,8 +201,14 @@ pub fn image_json(image: &Image, stats: Option<&imaging::FrameStats>) -> Value {
     o.insert("body_part_examined".into(), opt(&m.body_part_examined));
     o.insert("view_position".into(), opt(&m.view_position));
     o.insert("instance_number".into(), opt(&m.instance_number));
-    o.insert("image_position_patient".into(), opt(&m.image_position_patient));
-    o.insert("image_orientation_patient".into(), opt(&m.image_orientation_patient));
+    o.insert(
+        "image_position_patient".into(),
+        opt(&m.image_position_patient),
+    );
+    o.insert(
+        "image_orientation_patient".into(),
+        opt(&m.image_orientation_patient),
+    );
     o.insert("pixel_spacing".into(), opt(&m.pixel_spacing));
     o.insert("imager_pixel_spacing".into(), opt(&m.imager_pixel_spacing));
     o.insert(
@@ -193,7 +217,10 @@ pub fn image_json(image: &Image, stats: Option<&imaging::FrameStats>) -> Value {
     );
     o.insert("slice_thickness".into(), opt(&m.slice_thickness));
     if let Some(s) = stats {
-        o.insert("frame0_stats".into(), json!({"min": s.min, "max": s.max, "mean": s.mean}));
+        o.insert(
+            "frame0_stats".into(),
+            json!({"min": s.min, "max": s.max, "mean": s.mean}),
+        );
     }
     Value::Object(o)
 }
@@ -210,7 +237,10 @@ pub fn series_json(patients: &[Patient]) -> Vec<Value> {
                     o.insert("count".into(), series.instances.len().into());
                     o.insert("patient_id".into(), patient.patient_id.clone().into());
                     o.insert("patient_name".into(), opt(&patient.patient_name));
-                    o.insert("study_instance_uid".into(), study.study_instance_uid.clone().into());
+                    o.insert(
+                        "study_instance_uid".into(),
+                        study.study_instance_uid.clone().into(),
+                    );
                     o.insert("study_date".into(), opt(&study.study_date));
                     o.insert("study_description".into(), opt(&study.study_description));
                 }
@@ -270,9 +300,7 @@ pub fn run_info(args: &InfoArgs) -> i32 {
             .map_err(std::io::Error::other)
             .and_then(|_| writeln!(out))
     } else {
-        values
-            .iter()
-            .try_for_each(|v| writeln!(out, "{v}"))
+        values.iter().try_for_each(|v| writeln!(out, "{v}"))
     };
     if let Err(e) = written {
         report(&format!("cannot write output: {e}"));
@@ -310,8 +338,16 @@ pub fn run_render(args: &RenderArgs) -> i32 {
         ));
         return 1;
     }
-    if args.out.canonicalize().ok().is_some_and(|o| Some(o) == args.file.canonicalize().ok()) {
-        report(&format!("{}: refusing to overwrite the source file", args.out.display()));
+    if args
+        .out
+        .canonicalize()
+        .ok()
+        .is_some_and(|o| Some(o) == args.file.canonicalize().ok())
+    {
+        report(&format!(
+            "{}: refusing to overwrite the source file",
+            args.out.display()
+        ));
         return 1;
     }
     let options = LoadOptions {

@@ -15,7 +15,10 @@ use hilum::imaging::{self, FrameSelection, LoadOptions};
 fn is_lossy(ts: &str) -> bool {
     matches!(
         ts,
-        "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51" | "1.2.840.10008.1.2.4.91" | "1.2.840.10008.1.2.4.81"
+        "1.2.840.10008.1.2.4.50"
+            | "1.2.840.10008.1.2.4.51"
+            | "1.2.840.10008.1.2.4.91"
+            | "1.2.840.10008.1.2.4.81"
     )
 }
 
@@ -71,18 +74,30 @@ fn frame0_stats_match_the_reference() {
             ));
         }
         // The info contract fields agree with the reference header values.
-        for (key, rkey) in [("rows", "rows"), ("columns", "cols"), ("bits_allocated", "bits_allocated")] {
+        for (key, rkey) in [
+            ("rows", "rows"),
+            ("columns", "cols"),
+            ("bits_allocated", "bits_allocated"),
+        ] {
             if v[key] != f[rkey] {
                 failures.push(format!("{name}: {key} {} != {}", v[key], f[rkey]));
             }
         }
         if v["transfer_syntax_uid"] != f["transfer_syntax_uid"] {
-            failures.push(format!("{name}: transfer syntax {}", v["transfer_syntax_uid"]));
+            failures.push(format!(
+                "{name}: transfer syntax {}",
+                v["transfer_syntax_uid"]
+            ));
         }
         checked += 1;
     }
     assert!(checked >= 30, "only {checked} files checked");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -104,7 +119,10 @@ fn renders_match_the_reference_pngs() {
             out.to_str().unwrap(),
         ]);
         if !run.status.success() {
-            failures.push(format!("{name}: render failed: {}", String::from_utf8_lossy(&run.stderr)));
+            failures.push(format!(
+                "{name}: render failed: {}",
+                String::from_utf8_lossy(&run.stderr)
+            ));
             continue;
         }
         let got = image::open(&out).unwrap();
@@ -122,7 +140,11 @@ fn renders_match_the_reference_pngs() {
             failures.push(format!("{name}: size {} != {}", got.len(), want.len()));
             continue;
         }
-        let diffs: Vec<u32> = got.iter().zip(&want).map(|(a, b)| a.abs_diff(*b) as u32).collect();
+        let diffs: Vec<u32> = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| a.abs_diff(*b) as u32)
+            .collect();
         let max = *diffs.iter().max().unwrap();
         let mad = diffs.iter().map(|&d| d as f64).sum::<f64>() / diffs.len() as f64;
         let ts = f["transfer_syntax_uid"].as_str().unwrap();
@@ -141,7 +163,12 @@ fn renders_match_the_reference_pngs() {
         checked += 1;
     }
     assert!(checked >= 30, "only {checked} files rendered");
-    assert!(failures.is_empty(), "{} mismatches:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} mismatches:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Lossless decodes are bit-exact: the SHA-256 of frame 0's stored values
@@ -188,24 +215,48 @@ fn undecodable_files_give_one_clear_error() {
         let name = f["file"].as_str().unwrap();
         let path = dir.join(name);
         let out = out_dir.path().join("x.png");
-        let run = hilum(&["render", path.to_str().unwrap(), "--out", out.to_str().unwrap(), "--force"]);
+        let run = hilum(&[
+            "render",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--force",
+        ]);
         let stderr = String::from_utf8_lossy(&run.stderr);
         // Either a correct image (better than the reference) or an error line.
         if run.status.success() {
-            assert!(image::open(&out).is_ok(), "{name}: success without an image");
+            assert!(
+                image::open(&out).is_ok(),
+                "{name}: success without an image"
+            );
             continue;
         }
-        assert_eq!(run.status.code(), Some(1), "{name}: exit {:?} ({stderr})", run.status);
+        assert_eq!(
+            run.status.code(),
+            Some(1),
+            "{name}: exit {:?} ({stderr})",
+            run.status
+        );
         assert_eq!(stderr.lines().count(), 1, "{name}: not one line: {stderr}");
-        assert!(stderr.contains(name), "{name}: error does not name the file: {stderr}");
+        assert!(
+            stderr.contains(name),
+            "{name}: error does not name the file: {stderr}"
+        );
         assert!(!stderr.contains("panic"), "{name}: {stderr}");
     }
 }
 
 #[test]
 fn truncated_pixel_data_is_reported_as_truncated() {
-    let run = hilum(&["info", "--stats", corpus_dir().join("MR_truncated.dcm").to_str().unwrap()]);
+    let run = hilum(&[
+        "info",
+        "--stats",
+        corpus_dir().join("MR_truncated.dcm").to_str().unwrap(),
+    ]);
     assert_eq!(run.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&run.stderr);
-    assert!(stderr.contains("MR_truncated.dcm") && stderr.contains("truncated"), "{stderr}");
+    assert!(
+        stderr.contains("MR_truncated.dcm") && stderr.contains("truncated"),
+        "{stderr}"
+    );
 }

@@ -64,9 +64,6 @@ mod tests {
 
     #[test]
     fn ybr_422_shares_chroma_across_a_pair() {
-        assert_eq!(
-            expand_422(&[10, 20, 1, 2], 2, 1),
-            vec![10, 1, 2, 20, 1, 2]
-        );
+        assert_eq!(expand_422(&[10, 20, 1, 2], 2, 1), vec![10, 1, 2, 20, 1, 2]);
     }
 }

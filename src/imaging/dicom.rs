@@ -10,8 +10,8 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::Path;
 
-use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::Tag;
+use dicom_core::value::{PrimitiveValue, Value};
 use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::{Codec, TransferSyntaxIndex};
 use dicom_object::file::ReadPreamble;
@@ -19,13 +19,14 @@ use dicom_object::{FileDicomObject, InMemDicomObject, OpenFileOptions};
 use dicom_pixeldata::PixelDecoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 
-use super::color;
+use super::guard::{Encoding, check_lengths, scan_meta_group};
 use super::image::{Image, Photometric, PixelDescription, SourceFormat};
 use super::metadata::Metadata;
 use super::modality::{LookupTable, ModalityLut};
-use super::palette::{expand_segmented, Palette};
+use super::palette::{Palette, expand_segmented};
 use super::pixels::{Frame, FrameKind, Samples};
 use super::voi::{Voi, VoiFunction, Window};
+use super::{color, rle};
 use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
 
 type Kind = ImagingErrorKind;
@@ -68,7 +69,9 @@ impl Default for LoadOptions {
 const IMPLICIT_VR_LE: &str = "1.2.840.10008.1.2";
 const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 const EXPLICIT_VR_BE: &str = "1.2.840.10008.1.2.2";
+const DEFLATED_EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1.99";
 const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
+const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
 /// The compressed stream of frame `n`: one fragment per frame, or all
 /// fragments of a single-frame object.
@@ -88,7 +91,7 @@ fn frame_fragments(fragments: &[Vec<u8>], n: usize, frames: usize) -> Result<Vec
 /// A parsed data set: either a proper Part 10 file or a bare data set whose
 /// transfer syntax was inferred.
 enum Parsed {
-    File(FileDicomObject<InMemDicomObject>),
+    File(Box<FileDicomObject<InMemDicomObject>>),
     Bare(InMemDicomObject, &'static str),
 }
 
@@ -133,7 +136,9 @@ pub fn sniff(head: &[u8]) -> Sniff {
 /// Reads the first bytes of a file for [`sniff`].
 pub fn sniff_path(path: &Path) -> std::io::Result<Sniff> {
     let mut head = Vec::with_capacity(132);
-    std::fs::File::open(path)?.take(132).read_to_end(&mut head)?;
+    std::fs::File::open(path)?
+        .take(132)
+        .read_to_end(&mut head)?;
     Ok(sniff(&head))
 }
 
@@ -154,12 +159,16 @@ fn infer_dataset_syntax(data: &[u8]) -> Option<&'static str> {
     if data.len() < 8 {
         return None;
     }
-    let plausible = |g: u16| (0x0008..=0x0028).contains(&g) && g % 2 == 0;
+    let plausible = |g: u16| (0x0008..=0x0028).contains(&g) && g.is_multiple_of(2);
     let le = u16::from_le_bytes([data[0], data[1]]);
     let be = u16::from_be_bytes([data[0], data[1]]);
     let explicit = is_vr(&data[4..6]);
     if plausible(le) {
-        Some(if explicit { EXPLICIT_VR_LE } else { IMPLICIT_VR_LE })
+        Some(if explicit {
+            EXPLICIT_VR_LE
+        } else {
+            IMPLICIT_VR_LE
+        })
     } else if plausible(be) && explicit {
         Some(EXPLICIT_VR_BE)
     } else {
@@ -167,86 +176,115 @@ fn infer_dataset_syntax(data: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Skips a File Meta Information group (always explicit VR little endian)
-/// starting at `pos`, returning the offset of the data set.
-fn skip_meta_group(data: &[u8], mut pos: usize) -> Option<usize> {
-    loop {
-        let head = data.get(pos..pos + 8)?;
-        let group = u16::from_le_bytes([head[0], head[1]]);
-        if group != 0x0002 {
-            return Some(pos);
-        }
-        let long = matches!(
-            &head[4..6],
-            b"OB" | b"OW" | b"OF" | b"SQ" | b"UT" | b"UN" | b"UC" | b"UR" | b"OD" | b"OL" | b"OV"
-                | b"SV" | b"UV"
-        );
-        let (len, header) = if long {
-            let l = data.get(pos + 8..pos + 12)?;
-            (u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize, 12)
-        } else {
-            (u16::from_le_bytes([head[6], head[7]]) as usize, 8)
-        };
-        pos = pos.checked_add(header)?.checked_add(len)?;
+/// How a data set in `ts_uid` is laid out, for the length pre-scan; `None`
+/// when the bytes cannot be walked as they are (deflated, unknown syntax).
+fn encoding_of(ts_uid: &str) -> Option<Encoding> {
+    let ts = TransferSyntaxRegistry.get(ts_uid)?;
+    if matches!(ts.codec(), Codec::Dataset(_)) {
+        return None;
     }
+    Some(Encoding {
+        explicit_vr: ts_uid != IMPLICIT_VR_LE,
+        big_endian: ts.endianness() == dicom_encoding::transfer_syntax::Endianness::Big,
+    })
 }
 
-fn parse_bare(data: &[u8], header_only: bool) -> Result<Parsed, Kind> {
+fn parse_bare(data: &[u8]) -> Result<Parsed, Kind> {
     let ts_uid = infer_dataset_syntax(data).ok_or(Kind::NotAnImage)?;
     let ts = TransferSyntaxRegistry
         .get(ts_uid)
         .ok_or_else(|| Kind::MalformedDicom(format!("unknown transfer syntax {ts_uid}")))?;
-    // Header-only reads still parse the whole data set here: bare data sets
-    // are rare and small enough.
-    let _ = header_only;
+    if let Some(encoding) = encoding_of(ts_uid) {
+        check_lengths(data, encoding).map_err(Kind::MalformedDicom)?;
+    }
     let obj = InMemDicomObject::read_dataset_with_ts(data, ts)
-        .map_err(|e| Kind::MalformedDicom(e.to_string()))?;
+        .map_err(|e| Kind::MalformedDicom(error_chain(&e)))?;
     Ok(Parsed::Bare(obj, ts_uid))
 }
 
-fn open(path: &Path, header_only: bool) -> Result<(Parsed, bool), Kind> {
-    let sniffed = sniff_path(path).map_err(|e| Kind::Io(e.to_string()))?;
-    match sniffed {
+/// Inflates a Deflated Explicit VR Little Endian data set (at most
+/// `max_bytes`), so that its lengths can be checked before parsing.
+fn inflate_dataset(deflated: &[u8], max_bytes: u64) -> Result<Parsed, Kind> {
+    let mut inflated = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(max_bytes + 1)
+        .read_to_end(&mut inflated)
+        .map_err(|e| Kind::MalformedDicom(format!("cannot inflate the data set: {e}")))?;
+    if inflated.len() as u64 > max_bytes {
+        return Err(Kind::TooLarge(format!(
+            "the deflated data set inflates past {max_bytes} bytes"
+        )));
+    }
+    let explicit = Encoding {
+        explicit_vr: true,
+        big_endian: false,
+    };
+    check_lengths(&inflated, explicit).map_err(Kind::MalformedDicom)?;
+    let ts = TransferSyntaxRegistry
+        .get(EXPLICIT_VR_LE)
+        .expect("explicit VR little endian is always registered");
+    let obj = InMemDicomObject::read_dataset_with_ts(&inflated[..], ts)
+        .map_err(|e| Kind::MalformedDicom(error_chain(&e)))?;
+    Ok(Parsed::Bare(obj, DEFLATED_EXPLICIT_VR_LE))
+}
+
+fn open(path: &Path, header_only: bool, max_bytes: u64) -> Result<(Parsed, bool), Kind> {
+    let data = std::fs::read(path).map_err(|e| Kind::Io(e.to_string()))?;
+    match sniff(&data) {
         Sniff::NotDicom => Err(Kind::NotAnImage),
-        Sniff::BareDataset => {
-            let data = std::fs::read(path).map_err(|e| Kind::Io(e.to_string()))?;
-            Ok((parse_bare(&data, header_only)?, true))
-        }
+        Sniff::BareDataset => Ok((parse_bare(&data)?, true)),
         Sniff::Part10 => {
-            let mut options = OpenFileOptions::new().read_preamble(ReadPreamble::Auto);
+            let magic = if data.len() >= 132 && &data[128..132] == b"DICM" {
+                128
+            } else {
+                0
+            };
+            let (dataset_start, ts) =
+                scan_meta_group(&data, magic + 4).map_err(Kind::MalformedDicom)?;
+            let Some(ts) = ts else {
+                // A File Meta group without a Transfer Syntax UID: infer the
+                // syntax from the data set.
+                let rest = &data[dataset_start..];
+                if infer_dataset_syntax(rest).is_none() {
+                    return Err(Kind::MalformedDicom(
+                        "File Meta Information has no Transfer Syntax UID and the data set's \
+                         encoding cannot be inferred"
+                            .into(),
+                    ));
+                }
+                return Ok((parse_bare(rest)?, true));
+            };
+            if ts == DEFLATED_EXPLICIT_VR_LE {
+                return Ok((inflate_dataset(&data[dataset_start..], max_bytes)?, false));
+            }
+            if let Some(encoding) = encoding_of(&ts) {
+                check_lengths(&data[dataset_start..], encoding).map_err(Kind::MalformedDicom)?;
+            } else if TransferSyntaxRegistry.get(&ts).is_none() {
+                return Err(Kind::UnsupportedTransferSyntax {
+                    name: "unknown transfer syntax".into(),
+                    uid: ts,
+                });
+            }
+            let mut options = OpenFileOptions::new().read_preamble(ReadPreamble::Never);
             if header_only {
                 options = options.read_until(tags::PIXEL_DATA);
             }
-            match options.open_file(path) {
-                Ok(obj) => Ok((Parsed::File(obj), false)),
-                Err(e) => {
-                    // A File Meta group without a Transfer Syntax UID: skip
-                    // the group and infer the syntax from the data set.
-                    let message = e.to_string();
-                    let data = std::fs::read(path).map_err(|e| Kind::Io(e.to_string()))?;
-                    let start = if data.len() >= 132 && &data[128..132] == b"DICM" {
-                        132
-                    } else {
-                        4
-                    };
-                    let body = skip_meta_group(&data, start)
-                        .and_then(|pos| data.get(pos..))
-                        .filter(|rest| infer_dataset_syntax(rest).is_some());
-                    match body {
-                        Some(rest) => Ok((parse_bare(rest, header_only)?, true)),
-                        None => Err(Kind::MalformedDicom(message)),
-                    }
-                }
-            }
+            let obj = options
+                .from_reader(&data[magic..])
+                .map_err(|e| Kind::MalformedDicom(error_chain(&e)))?;
+            Ok((Parsed::File(Box::new(obj)), false))
         }
     }
 }
 
 // ---------------------------------------------------------------- attributes
 
-fn element<'a>(ds: &'a InMemDicomObject, tag: Tag) -> Option<&'a Element> {
-    ds.get(tag)
-        .filter(|e| !e.value().primitive().is_some_and(|p| matches!(p, PrimitiveValue::Empty)))
+fn element(ds: &InMemDicomObject, tag: Tag) -> Option<&Element> {
+    ds.get(tag).filter(|e| {
+        !e.value()
+            .primitive()
+            .is_some_and(|p| matches!(p, PrimitiveValue::Empty))
+    })
 }
 
 fn text(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
@@ -256,7 +294,10 @@ fn text(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
 }
 
 fn float(ds: &InMemDicomObject, tag: Tag) -> Option<f64> {
-    element(ds, tag)?.to_float64().ok().filter(|v| v.is_finite())
+    element(ds, tag)?
+        .to_float64()
+        .ok()
+        .filter(|v| v.is_finite())
 }
 
 fn floats(ds: &InMemDicomObject, tag: Tag) -> Vec<f64> {
@@ -324,10 +365,7 @@ fn lookup_table(
     let mut values = words(data).ok_or("LUT Data is not numeric")?;
     // 8-bit entries may be packed two to a word in OW data.
     if bits <= 8 && values.len() * 2 == entries {
-        values = values
-            .iter()
-            .flat_map(|w| [(w & 0xFF), (w >> 8)])
-            .collect();
+        values = values.iter().flat_map(|w| [(w & 0xFF), (w >> 8)]).collect();
     }
     if values.is_empty() {
         return Err("LUT Data is empty".into());
@@ -360,10 +398,11 @@ fn read_metadata(ds: &InMemDicomObject) -> Metadata {
         body_part_examined: text(ds, tags::BODY_PART_EXAMINED),
         view_position: text(ds, tags::VIEW_POSITION),
         instance_number: int(ds, tags::INSTANCE_NUMBER),
-        image_position_patient: fixed(ds, tags::IMAGE_POSITION_PATIENT)
-            .or_else(|| functional_group(ds, 0, tags::PLANE_POSITION_SEQUENCE, |i| {
+        image_position_patient: fixed(ds, tags::IMAGE_POSITION_PATIENT).or_else(|| {
+            functional_group(ds, 0, tags::PLANE_POSITION_SEQUENCE, |i| {
                 fixed(i, tags::IMAGE_POSITION_PATIENT)
-            })),
+            })
+        }),
         image_orientation_patient: fixed(ds, tags::IMAGE_ORIENTATION_PATIENT).or_else(|| {
             functional_group(ds, 0, tags::PLANE_ORIENTATION_SEQUENCE, |i| {
                 fixed(i, tags::IMAGE_ORIENTATION_PATIENT)
@@ -426,9 +465,13 @@ fn describe_pixels(ds: &InMemDicomObject) -> Result<PixelDescription, Kind> {
     let bad = |name: &'static str, reason: String| Kind::InvalidAttribute { name, reason };
     let rows = required(u16_attr(ds, tags::ROWS, "Rows")?, "Rows")?;
     let columns = required(u16_attr(ds, tags::COLUMNS, "Columns")?, "Columns")?;
-    let bits_allocated = required(u16_attr(ds, tags::BITS_ALLOCATED, "BitsAllocated")?, "BitsAllocated")?;
+    let bits_allocated = required(
+        u16_attr(ds, tags::BITS_ALLOCATED, "BitsAllocated")?,
+        "BitsAllocated",
+    )?;
     let bits_stored = u16_attr(ds, tags::BITS_STORED, "BitsStored")?.unwrap_or(bits_allocated);
-    let high_bit = u16_attr(ds, tags::HIGH_BIT, "HighBit")?.unwrap_or(bits_stored.saturating_sub(1));
+    let high_bit =
+        u16_attr(ds, tags::HIGH_BIT, "HighBit")?.unwrap_or(bits_stored.saturating_sub(1));
     let samples_per_pixel = u16_attr(ds, tags::SAMPLES_PER_PIXEL, "SamplesPerPixel")?.unwrap_or(1);
     let pixel_representation =
         u16_attr(ds, tags::PIXEL_REPRESENTATION, "PixelRepresentation")?.unwrap_or(0);
@@ -440,7 +483,10 @@ fn describe_pixels(ds: &InMemDicomObject) -> Result<PixelDescription, Kind> {
         Some(n) => return Err(bad("NumberOfFrames", format!("value {n}"))),
     };
     if rows == 0 || columns == 0 {
-        return Err(bad("Rows/Columns", format!("{rows}x{columns} has no pixels")));
+        return Err(bad(
+            "Rows/Columns",
+            format!("{rows}x{columns} has no pixels"),
+        ));
     }
     if ![1, 8, 16, 32].contains(&bits_allocated) {
         return Err(bad(
@@ -461,7 +507,10 @@ fn describe_pixels(ds: &InMemDicomObject) -> Result<PixelDescription, Kind> {
         ));
     }
     if pixel_representation > 1 {
-        return Err(bad("PixelRepresentation", format!("{pixel_representation}")));
+        return Err(bad(
+            "PixelRepresentation",
+            format!("{pixel_representation}"),
+        ));
     }
     let photometric_name = text(ds, tags::PHOTOMETRIC_INTERPRETATION).unwrap_or_else(|| {
         if samples_per_pixel == 3 {
@@ -487,7 +536,10 @@ fn describe_pixels(ds: &InMemDicomObject) -> Result<PixelDescription, Kind> {
         ));
     }
     if expected_spp == 3 && bits_allocated > 16 {
-        return Err(bad("BitsAllocated", format!("{bits_allocated} for colour data")));
+        return Err(bad(
+            "BitsAllocated",
+            format!("{bits_allocated} for colour data"),
+        ));
     }
     Ok(PixelDescription {
         rows: rows as u32,
@@ -607,9 +659,13 @@ fn voi_luts(ds: &InMemDicomObject, desc: &PixelDescription) -> (Vec<Vec<Voi>>, V
 fn palette(ds: &InMemDicomObject) -> Result<Option<Palette>, Kind> {
     let channel = |descriptor: Tag, data: Tag, segmented: Tag, name: &'static str| {
         let bad = |reason: String| Kind::InvalidAttribute { name, reason };
-        let desc = ds.get(descriptor).ok_or_else(|| bad("missing descriptor".into()))?;
+        let desc = ds
+            .get(descriptor)
+            .ok_or_else(|| bad("missing descriptor".into()))?;
         if let Some(seg) = ds.get(segmented) {
-            let d = words(desc).filter(|d| d.len() >= 3).ok_or_else(|| bad("bad descriptor".into()))?;
+            let d = words(desc)
+                .filter(|d| d.len() >= 3)
+                .ok_or_else(|| bad("bad descriptor".into()))?;
             let entries = if d[0] == 0 { 65536 } else { d[0] as usize };
             let raw = words(seg).ok_or_else(|| bad("segmented data is not numeric".into()))?;
             let mut expanded = expand_segmented(&raw, 65536).map_err(bad)?;
@@ -670,7 +726,10 @@ fn native_frame_bytes(desc: &PixelDescription) -> u64 {
 /// Bytes the decoded frames will take in memory.
 fn decoded_bytes(desc: &PixelDescription) -> u64 {
     let per_sample = (desc.bits_allocated as u64).div_ceil(8).max(1);
-    desc.rows as u64 * desc.columns as u64 * desc.samples_per_pixel as u64 * per_sample
+    desc.rows as u64
+        * desc.columns as u64
+        * desc.samples_per_pixel as u64
+        * per_sample
         * desc.frames as u64
 }
 
@@ -685,15 +744,25 @@ fn samples_from_bytes(bytes: &[u8], count: usize, desc: &PixelDescription) -> Sa
             if desc.signed {
                 Samples::I8(
                     raw.iter()
-                        .map(|&b| (((b as u32 >> shift) << (32 - stored)) as i32 >> (32 - stored)) as i8)
+                        .map(|&b| {
+                            (((b as u32 >> shift) << (32 - stored)) as i32 >> (32 - stored)) as i8
+                        })
                         .collect(),
                 )
             } else {
-                let mask = if stored >= 8 { 0xFF } else { (1u32 << stored) - 1 };
+                let mask = if stored >= 8 {
+                    0xFF
+                } else {
+                    (1u32 << stored) - 1
+                };
                 if shift == 0 && mask == 0xFF {
                     Samples::U8(raw.to_vec())
                 } else {
-                    Samples::U8(raw.iter().map(|&b| ((b as u32 >> shift) & mask) as u8).collect())
+                    Samples::U8(
+                        raw.iter()
+                            .map(|&b| ((b as u32 >> shift) & mask) as u8)
+                            .collect(),
+                    )
                 }
             }
         }
@@ -708,7 +777,11 @@ fn samples_from_bytes(bytes: &[u8], count: usize, desc: &PixelDescription) -> Sa
                         .collect(),
                 )
             } else {
-                let mask = if stored >= 16 { 0xFFFF } else { (1u32 << stored) - 1 };
+                let mask = if stored >= 16 {
+                    0xFFFF
+                } else {
+                    (1u32 << stored) - 1
+                };
                 Samples::U16(words.map(|w| (w & mask) as u16).collect())
             }
         }
@@ -723,7 +796,11 @@ fn samples_from_bytes(bytes: &[u8], count: usize, desc: &PixelDescription) -> Sa
                         .collect(),
                 )
             } else {
-                let mask = if stored >= 32 { 0xFFFF_FFFF } else { (1u64 << stored) - 1 };
+                let mask = if stored >= 32 {
+                    0xFFFF_FFFF
+                } else {
+                    (1u64 << stored) - 1
+                };
                 Samples::U32(words.map(|w| (w & mask) as u32).collect())
             }
         }
@@ -799,7 +876,11 @@ fn finish_frame(
         });
     }
     let interleaved: Cow<[u8]> = if planar {
-        Cow::Owned(color::planar_to_interleaved(&bytes[..need], pixels, bytes_per_sample))
+        Cow::Owned(color::planar_to_interleaved(
+            &bytes[..need],
+            pixels,
+            bytes_per_sample,
+        ))
     } else {
         Cow::Borrowed(&bytes[..need])
     };
@@ -837,7 +918,9 @@ fn decode_frames(
     let ds = parsed.dataset();
     let pixel_data = match ds.get(tags::PIXEL_DATA) {
         Some(e) => e,
-        None if ds.get(tags::FLOAT_PIXEL_DATA).is_some() || ds.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_some() => {
+        None if ds.get(tags::FLOAT_PIXEL_DATA).is_some()
+            || ds.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_some() =>
+        {
             return Err(Kind::InvalidAttribute {
                 name: "FloatPixelData",
                 reason: "floating-point pixel data is not supported".into(),
@@ -885,7 +968,9 @@ fn decode_frames(
                 ));
             };
             let ts = TransferSyntaxRegistry.get(&ts_uid);
-            let ts_name = ts.map(|t| t.name().to_string()).unwrap_or_else(|| ts_uid.clone());
+            let ts_name = ts
+                .map(|t| t.name().to_string())
+                .unwrap_or_else(|| ts_uid.clone());
             let decodable = ts.is_some_and(|t| {
                 t.can_decode_all() && matches!(t.codec(), Codec::EncapsulatedPixelData(Some(_), _))
             });
@@ -905,15 +990,40 @@ fn decode_frames(
                 _ => &[],
             };
             for n in wanted {
+                if ts_uid == RLE_LOSSLESS {
+                    let stream = frame_fragments(fragments, n, desc.frames)?;
+                    let bytes_per_sample = desc.bits_allocated.div_ceil(8) as usize;
+                    let pixels = desc.rows as usize * desc.columns as usize;
+                    if desc.bits_allocated == 1 {
+                        return Err(Kind::UnsupportedTransferSyntax {
+                            uid: ts_uid.clone(),
+                            name: format!("{ts_name} with 1-bit pixels"),
+                        });
+                    }
+                    let data = rle::decode_frame(
+                        &stream,
+                        pixels,
+                        desc.samples_per_pixel as usize,
+                        bytes_per_sample,
+                    )
+                    .map_err(|reason| Kind::Codec {
+                        codec: ts_name.clone(),
+                        reason,
+                    })?;
+                    frames[n] = Some(finish_frame(&data, desc, false, &desc.photometric_name)?);
+                    continue;
+                }
                 if ts_uid == JPEG_EXTENDED {
                     // jpeg-decoder (behind dicom-pixeldata) stops at 8-bit
                     // DCT samples; 12-bit extended streams take this path.
                     let stream = frame_fragments(fragments, n, desc.frames)?;
                     let limit = decoded_bytes(desc) as usize / desc.frames + 1;
-                    let raster = openreadout_codecs::jpeg_decode_limited(&stream, limit)
-                        .map_err(|e| Kind::Codec {
-                            codec: ts_name.clone(),
-                            reason: e.to_string(),
+                    let raster =
+                        openreadout_codecs::jpeg_decode_limited(&stream, limit).map_err(|e| {
+                            Kind::Codec {
+                                codec: ts_name.clone(),
+                                reason: e.to_string(),
+                            }
                         })?;
                     if raster.width != desc.columns || raster.height != desc.rows {
                         return Err(Kind::Codec {
@@ -926,7 +1036,12 @@ fn decode_frames(
                     }
                     let mut frame_desc = desc.clone();
                     frame_desc.bits_allocated = if raster.bits_per_sample > 8 { 16 } else { 8 };
-                    frames[n] = Some(finish_frame(&raster.data, &frame_desc, false, &photometric)?);
+                    frames[n] = Some(finish_frame(
+                        &raster.data,
+                        &frame_desc,
+                        false,
+                        &photometric,
+                    )?);
                     continue;
                 }
                 let decoded = file
@@ -971,7 +1086,12 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-fn build_image(path: &Path, parsed: &Parsed, inferred: bool, options: &LoadOptions) -> Result<Image, Kind> {
+fn build_image(
+    path: &Path,
+    parsed: &Parsed,
+    inferred: bool,
+    options: &LoadOptions,
+) -> Result<Image, Kind> {
     let ds = parsed.dataset();
     let ts_uid = parsed.transfer_syntax().trim_end_matches('\0').to_string();
     let ts_name = TransferSyntaxRegistry
@@ -1051,7 +1171,7 @@ fn build_image(path: &Path, parsed: &Parsed, inferred: bool, options: &LoadOptio
 pub fn load_dicom(path: &Path, options: &LoadOptions) -> ImagingResult<Image> {
     let run = || -> Result<Image, Kind> {
         let header_only = options.frames == FrameSelection::None;
-        let (parsed, inferred) = open(path, header_only)?;
+        let (parsed, inferred) = open(path, header_only, options.max_pixel_bytes)?;
         build_image(path, &parsed, inferred, options)
     };
     crate::imaging::contain_panics(run).map_err(|kind| ImagingError::new(path, kind))

@@ -69,7 +69,9 @@ impl Metadata {
     pub fn measurement_spacing(&self) -> Option<([f64; 2], SpacingSource)> {
         self.pixel_spacing
             .map(|s| (s, SpacingSource::Patient))
-            .or(self.imager_pixel_spacing.map(|s| (s, SpacingSource::Detector)))
+            .or(self
+                .imager_pixel_spacing
+                .map(|s| (s, SpacingSource::Detector)))
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod color;
 pub mod dicom;
+pub mod guard;
 pub mod image;
 pub mod metadata;
 pub mod modality;
@@ -11,15 +12,16 @@ pub mod palette;
 pub mod pixels;
 pub mod raster;
 pub mod render;
+pub mod rle;
 pub mod series;
 pub mod voi;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 pub use self::dicom::{FrameSelection, LoadOptions};
 pub use self::image::Image;
-pub use self::render::{frame_stats, render_frame, FrameStats, Rendered};
+pub use self::render::{FrameStats, Rendered, frame_stats, render_frame};
 pub use self::voi::{Window, WindowChoice};
 use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
 

@@ -108,7 +108,11 @@ fn expand_into(
                     let seg_len = match op {
                         0 => 2 + n,
                         1 => 3,
-                        _ => return Err(format!("segmented palette: opcode {op} inside an indirect segment")),
+                        _ => {
+                            return Err(format!(
+                                "segmented palette: opcode {op} inside an indirect segment"
+                            ));
+                        }
                     };
                     let segment = data
                         .get(cursor..cursor + seg_len)
@@ -131,7 +135,10 @@ mod tests {
     fn discrete_and_linear_segments_expand() {
         // discrete [0, 10], then linear over 4 entries up to 50
         let data = [0, 2, 0, 10, 1, 4, 50];
-        assert_eq!(expand_segmented(&data, 100).unwrap(), vec![0, 10, 20, 30, 40, 50]);
+        assert_eq!(
+            expand_segmented(&data, 100).unwrap(),
+            vec![0, 10, 20, 30, 40, 50]
+        );
     }
 
     #[test]

@@ -37,12 +37,12 @@ pub fn load_raster(path: &Path) -> ImagingResult<Image> {
     let format = reader
         .format()
         .ok_or_else(|| err(ImagingErrorKind::NotAnImage))?;
-    let (width, height) = reader
-        .into_dimensions()
-        .map_err(|e| err(ImagingErrorKind::Codec {
+    let (width, height) = reader.into_dimensions().map_err(|e| {
+        err(ImagingErrorKind::Codec {
             codec: format!("{format:?}"),
             reason: e.to_string(),
-        }))?;
+        })
+    })?;
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
         return Err(err(ImagingErrorKind::TooLarge(format!(
             "{width}x{height} pixels"

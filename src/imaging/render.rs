@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::image::{Image, Photometric};
 use super::pixels::{Frame, FrameKind, Samples};
-use super::voi::{find_preset, Voi, Window, WindowChoice};
+use super::voi::{Voi, Window, WindowChoice, find_preset};
 use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
 
 /// An 8-bit rendering: gray (1 channel) or RGB (3 channels), row-major.
@@ -123,7 +123,13 @@ fn modality_min_max(image: &Image, index: usize, frame: &Frame) -> Option<(f64, 
 }
 
 /// The modality values at the `low` and `high` percentiles of a gray frame.
-fn modality_percentiles(image: &Image, index: usize, frame: &Frame, low: f64, high: f64) -> Option<(f64, f64)> {
+fn modality_percentiles(
+    image: &Image,
+    index: usize,
+    frame: &Frame,
+    low: f64,
+    high: f64,
+) -> Option<(f64, f64)> {
     let lut = image.modality_lut(index);
     let mut values: Vec<i64> = Vec::with_capacity(frame.samples.len());
     frame.samples.for_each_i64(|s| values.push(s));
@@ -158,7 +164,7 @@ pub fn resolve_voi(image: &Image, index: usize, choice: &WindowChoice) -> Imagin
             .cloned()
             .unwrap_or_else(min_max),
         WindowChoice::Explicit(w) => {
-            if !(w.width > 0.0) || !w.center.is_finite() {
+            if w.width.is_nan() || w.width <= 0.0 || !w.center.is_finite() {
                 return Err(ImagingError::new(
                     &image.path,
                     ImagingErrorKind::InvalidWindow(format!(
@@ -180,8 +186,8 @@ pub fn resolve_voi(image: &Image, index: usize, choice: &WindowChoice) -> Imagin
         }
         WindowChoice::MinMax => min_max(),
         WindowChoice::Percentile(low, high) => {
-            let (lo, hi) = modality_percentiles(image, index, frame, *low, *high)
-                .unwrap_or((0.0, 1.0));
+            let (lo, hi) =
+                modality_percentiles(image, index, frame, *low, *high).unwrap_or((0.0, 1.0));
             Voi::Window(Window::linear((lo + hi) / 2.0, (hi - lo).max(1.0)))
         }
     })
@@ -228,15 +234,33 @@ impl GrayLut {
         let last = t.len() as i64 - 1;
         let idx = |v: i64| (v - off).clamp(0, last) as usize;
         match samples {
-            Samples::U8(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
-            Samples::I8(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::U8(v) => out
+                .iter_mut()
+                .zip(v)
+                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::I8(v) => out
+                .iter_mut()
+                .zip(v)
+                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
             Samples::U16(v) if off == 0 && t.len() == 65536 => {
                 out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[s as usize])
             }
-            Samples::U16(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
-            Samples::I16(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
-            Samples::U32(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
-            Samples::I32(v) => out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::U16(v) => out
+                .iter_mut()
+                .zip(v)
+                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::I16(v) => out
+                .iter_mut()
+                .zip(v)
+                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::U32(v) => out
+                .iter_mut()
+                .zip(v)
+                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::I32(v) => out
+                .iter_mut()
+                .zip(v)
+                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
         }
     }
 }
@@ -271,7 +295,9 @@ fn render_color(image: &Image, frame: &Frame) -> Rendered {
         Samples::U8(v) if max == 255.0 => v.clone(),
         samples => {
             let mut out = Vec::with_capacity(samples.len());
-            samples.for_each_i64(|s| out.push(((s as f64) * 255.0 / max + 0.5).floor().clamp(0.0, 255.0) as u8));
+            samples.for_each_i64(|s| {
+                out.push(((s as f64) * 255.0 / max + 0.5).floor().clamp(0.0, 255.0) as u8)
+            });
             out
         }
     };
@@ -284,7 +310,10 @@ fn render_color(image: &Image, frame: &Frame) -> Rendered {
 }
 
 fn render_palette(image: &Image, frame: &Frame) -> Rendered {
-    let palette = image.palette.as_ref().expect("palette images carry a palette");
+    let palette = image
+        .palette
+        .as_ref()
+        .expect("palette images carry a palette");
     let (lo, hi) = image.pixels.stored_range();
     let mut pixels = Vec::with_capacity(frame.pixel_count() * 3);
     if hi - lo < 1 << 16 {

@@ -158,7 +158,11 @@ fn build_series(uid: &str, part: Option<usize>, images: &[&Image]) -> Series {
         });
         SliceOrdering::SlicePosition
     } else if instances.iter().all(|i| i.instance_number.is_some()) {
-        instances.sort_by(|a, b| a.instance_number.cmp(&b.instance_number).then(a.path.cmp(&b.path)));
+        instances.sort_by(|a, b| {
+            a.instance_number
+                .cmp(&b.instance_number)
+                .then(a.path.cmp(&b.path))
+        });
         SliceOrdering::InstanceNumber
     } else {
         instances.sort_by(|a, b| a.path.cmp(&b.path));
@@ -203,9 +207,11 @@ fn build_series(uid: &str, part: Option<usize>, images: &[&Image]) -> Series {
 /// A series whose instances differ in orientation or size is split into
 /// parts, each ordered on its own.
 pub fn assemble(images: &[Image]) -> Vec<Patient> {
-    type SeriesKey = (String, Option<[i64; 6]>, u32, u32);
-    let mut tree: BTreeMap<String, BTreeMap<String, BTreeMap<String, BTreeMap<SeriesKey, Vec<&Image>>>>> =
-        BTreeMap::new();
+    // series UID, orientation, rows, columns: one homogeneous part.
+    type PartKey = (String, Option<[i64; 6]>, u32, u32);
+    type Parts<'a> = BTreeMap<PartKey, Vec<&'a Image>>;
+    type StudySeries<'a> = BTreeMap<String, Parts<'a>>;
+    let mut tree: BTreeMap<String, BTreeMap<String, StudySeries>> = BTreeMap::new();
     for image in images {
         let m = &image.metadata;
         let patient = m.patient_id.clone().unwrap_or_default();
@@ -247,7 +253,7 @@ pub fn assemble(images: &[Image]) -> Vec<Patient> {
                             series.push(build_series(uid, split.then_some(k + 1), &members));
                         }
                     }
-                    series.sort_by(|a, b| a.series_number.cmp(&b.series_number));
+                    series.sort_by_key(|s| s.series_number);
                     let m = study_meta.unwrap_or_default();
                     patient_name = patient_name.take().or(m.patient_name.clone());
                     Study {

@@ -216,7 +216,9 @@ impl WindowChoice {
 
 /// Looks up a CT preset by name.
 pub fn find_preset(name: &str) -> Option<&'static Preset> {
-    CT_PRESETS.iter().find(|p| p.name.eq_ignore_ascii_case(name))
+    CT_PRESETS
+        .iter()
+        .find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// Names accepted by `--preset`, for help and error messages.

@@ -11,7 +11,9 @@ use std::process::{Command, Output};
 pub fn corpus_dir() -> PathBuf {
     let dir = std::env::var_os("HILUM_CORPUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dicom"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dicom")
+        });
     assert!(
         dir.join("reference.json").is_file(),
         "reference corpus not found at {} (set HILUM_CORPUS)",
@@ -32,4 +34,84 @@ pub fn hilum(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("hilum binary runs")
+}
+
+use dicom_core::value::{DataSetSequence, PrimitiveValue};
+use dicom_core::{DataElement, Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::mem::InMemElement;
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+/// A string element.
+pub fn text(tag: Tag, vr: VR, value: &str) -> InMemElement {
+    DataElement::new(tag, vr, PrimitiveValue::from(value))
+}
+
+/// A US element.
+pub fn us(tag: Tag, value: u16) -> InMemElement {
+    DataElement::new(tag, VR::US, PrimitiveValue::from(value))
+}
+
+/// A sequence element.
+pub fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
+    DataElement::new(tag, VR::SQ, DataSetSequence::from(items))
+}
+
+/// An item made of `elements`.
+pub fn item(elements: Vec<InMemElement>) -> InMemDicomObject {
+    InMemDicomObject::from_element_iter(elements)
+}
+
+/// The attributes of a MONOCHROME2 16-bit image of `rows` × `columns` ×
+/// `frames` with the given Pixel Representation, without Pixel Data.
+pub fn gray16_header(rows: u16, columns: u16, frames: u32, signed: bool) -> Vec<InMemElement> {
+    vec![
+        text(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.7"),
+        text(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            "1.2.826.0.1.3680043.9.7433.1.1",
+        ),
+        text(tags::MODALITY, VR::CS, "OT"),
+        us(tags::SAMPLES_PER_PIXEL, 1),
+        text(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+        text(tags::NUMBER_OF_FRAMES, VR::IS, &frames.to_string()),
+        us(tags::ROWS, rows),
+        us(tags::COLUMNS, columns),
+        us(tags::BITS_ALLOCATED, 16),
+        us(tags::BITS_STORED, 16),
+        us(tags::HIGH_BIT, 15),
+        us(tags::PIXEL_REPRESENTATION, u16::from(signed)),
+    ]
+}
+
+/// 16-bit Pixel Data.
+pub fn pixel_data_u16(values: Vec<u16>) -> InMemElement {
+    DataElement::new(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U16(values.into()))
+}
+
+/// Writes a Part 10 file (explicit VR little endian) with `elements`,
+/// replacing any element of the same tag already in the list order.
+pub fn write_dicom(path: &std::path::Path, elements: Vec<InMemElement>) {
+    let mut obj = InMemDicomObject::new_empty();
+    for e in elements {
+        obj.put(e);
+    }
+    let sop_class = obj
+        .get(tags::SOP_CLASS_UID)
+        .map(|e| e.to_str().unwrap().to_string())
+        .unwrap_or_else(|| "1.2.840.10008.5.1.4.1.1.7".into());
+    let sop_instance = obj
+        .get(tags::SOP_INSTANCE_UID)
+        .map(|e| e.to_str().unwrap().to_string())
+        .unwrap_or_else(|| "1.2.826.0.1.3680043.9.7433.1.2".into());
+    let file = obj
+        .with_meta(
+            FileMetaTableBuilder::new()
+                .transfer_syntax("1.2.840.10008.1.2.1")
+                .media_storage_sop_class_uid(sop_class)
+                .media_storage_sop_instance_uid(sop_instance),
+        )
+        .unwrap();
+    file.write_to_file(path).unwrap();
 }

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The whole test suite, provisioning what it needs. Tests read the reference
+# corpus from ../shared/corpus/dicom (or $HILUM_CORPUS) and fail if it is
+# missing: nothing is skipped silently.
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+cargo test --no-fail-fast "$@"

@@ -1,0 +1,224 @@
+//! Folders and series through the CLI: grouping, ordering along the slice
+//! normal, spacing, gaps, splits, broken files reported by name, and source
+//! files never touched.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use dicom_core::VR;
+use dicom_dictionary_std::tags;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+/// Writes slice `index` of a synthetic CT series derived from CT_small.dcm.
+fn write_slice(dir: &Path, name: &str, series_uid: &str, index: i32, z: f64, orientation: &str) {
+    let mut obj = dicom_object::open_file(corpus_dir().join("CT_small.dcm")).unwrap();
+    let uid = format!("1.2.826.0.1.3680043.9.7433.3.{index}.{}", name.len());
+    obj.put(text(tags::SOP_INSTANCE_UID, VR::UI, &uid));
+    obj.put(text(tags::SERIES_INSTANCE_UID, VR::UI, series_uid));
+    obj.put(text(tags::INSTANCE_NUMBER, VR::IS, &index.to_string()));
+    obj.put(text(
+        tags::IMAGE_POSITION_PATIENT,
+        VR::DS,
+        &format!("-100\\{z}\\{z}"),
+    ));
+    obj.put(text(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, orientation));
+    obj.meta_mut().media_storage_sop_instance_uid = uid;
+    obj.write_to_file(dir.join(name)).unwrap();
+}
+
+const AXIAL: &str = "1\\0\\0\\0\\1\\0";
+const CORONAL: &str = "1\\0\\0\\0\\0\\-1";
+
+fn info_json(paths: &[&Path]) -> (Vec<Value>, String, Option<i32>) {
+    let mut args = vec!["info", "--json"];
+    let strs: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+    args.extend(strs.iter().map(String::as_str));
+    let out = hilum(&args);
+    let values: Value = serde_json::from_slice(&out.stdout).expect("JSON array on stdout");
+    (
+        values.as_array().unwrap().clone(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+#[test]
+fn a_shuffled_series_is_ordered_along_the_normal_with_spacing_and_gaps() {
+    let dir = tempfile::tempdir().unwrap();
+    // Instance numbers run against the geometry, and file names are shuffled:
+    // only the projected position gives the right order.
+    let zs: Vec<f64> = (0..12)
+        .map(|i| i as f64 * 2.5)
+        .filter(|z| *z != 15.0)
+        .collect();
+    for (k, z) in zs.iter().enumerate() {
+        let name = format!("f{:02}.dcm", (k * 7) % zs.len());
+        write_slice(dir.path(), &name, "1.2.3.4.5", (100 - k) as i32, *z, AXIAL);
+    }
+    let (values, stderr, code) = info_json(&[dir.path()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let series: Vec<&Value> = values.iter().filter(|v| v["type"] == "series").collect();
+    assert_eq!(series.len(), 1);
+    let s = series[0];
+    assert_eq!(s["count"], 11);
+    assert_eq!(s["ordering"], "slice_position");
+    assert_eq!(s["slice_spacing"], 2.5);
+    let positions: Vec<f64> = s["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["slice_position"].as_f64().unwrap())
+        .collect();
+    assert_eq!(positions, zs);
+    let gaps = s["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 1);
+    assert_eq!(gaps[0]["distance"], 5.0);
+    assert_eq!(gaps[0]["after_index"], 5);
+    // One image object per file, with the contract fields.
+    let images: Vec<&Value> = values.iter().filter(|v| v["type"] == "image").collect();
+    assert_eq!(images.len(), 11);
+    for key in [
+        "path",
+        "sop_class_uid",
+        "modality",
+        "transfer_syntax_uid",
+        "photometric_interpretation",
+        "rows",
+        "columns",
+        "frames",
+        "bits_allocated",
+        "bits_stored",
+        "pixel_representation",
+        "rescale_slope",
+        "rescale_intercept",
+        "window_center",
+        "window_width",
+    ] {
+        assert!(images[0].get(key).is_some(), "missing {key}");
+    }
+}
+
+#[test]
+fn mixed_orientations_split_a_series_and_studies_group_by_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..3 {
+        write_slice(
+            dir.path(),
+            &format!("ax{i}.dcm"),
+            "1.2.3.9",
+            i,
+            i as f64,
+            AXIAL,
+        );
+        write_slice(
+            dir.path(),
+            &format!("co{i}.dcm"),
+            "1.2.3.9",
+            10 + i,
+            i as f64,
+            CORONAL,
+        );
+    }
+    let (values, stderr, code) = info_json(&[dir.path()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let series: Vec<&Value> = values.iter().filter(|v| v["type"] == "series").collect();
+    assert_eq!(series.len(), 2);
+    for s in &series {
+        assert_eq!(s["count"], 3);
+        assert_eq!(s["series_instance_uid"], "1.2.3.9");
+        assert!(s["part"].is_number());
+        assert_eq!(s["slice_spacing"], 1.0);
+    }
+}
+
+#[test]
+fn a_folder_load_reports_broken_files_by_name_and_keeps_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = corpus_dir();
+    for name in ["CT_small.dcm", "MR_small.dcm", "MR_truncated.dcm"] {
+        std::fs::copy(corpus.join(name), dir.path().join(name)).unwrap();
+    }
+    std::fs::write(dir.path().join("notes.txt"), "not an image").unwrap();
+    std::fs::write(dir.path().join("broken.dcm"), b"DICM but nothing else").unwrap();
+    let sub = dir.path().join("nested");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::copy(corpus.join("RG3_UNCR.dcm"), sub.join("cr")).unwrap();
+
+    let out = hilum(&["info", "--stats", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(lines.iter().any(|l| l.contains("broken.dcm")), "{stderr}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("MR_truncated.dcm") && l.contains("truncated")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("notes.txt"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let images: Vec<Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["type"] == "image")
+        .collect();
+    assert_eq!(images.len(), 3, "{stdout}");
+    assert!(images.iter().all(|v| v["frame0_stats"]["mean"].is_number()));
+}
+
+#[test]
+fn render_never_touches_the_source_and_refuses_to_overwrite() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("ct.dcm");
+    std::fs::copy(corpus_dir().join("CT_small.dcm"), &src).unwrap();
+    let before = Sha256::digest(std::fs::read(&src).unwrap());
+    let out = dir.path().join("ct.png");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "render",
+            src.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        hilum(&args)
+    };
+    assert!(run(&["--preset", "lung"]).status.success());
+    let refused = run(&[]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--force"));
+    assert!(run(&["--window", "-600,1500", "--force"]).status.success());
+    let to_self = hilum(&[
+        "render",
+        src.to_str().unwrap(),
+        "--out",
+        src.to_str().unwrap(),
+        "--force",
+    ]);
+    assert_eq!(to_self.status.code(), Some(1));
+    assert_eq!(Sha256::digest(std::fs::read(&src).unwrap()), before);
+    let bad = run(&["--window", "40", "--force"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let bad = run(&["--preset", "nope", "--force"]);
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("lung"));
+    let frame = run(&["--frame", "3", "--force"]);
+    assert!(String::from_utf8_lossy(&frame.stderr).contains("out of range"));
+}
+
+#[test]
+fn unsupported_and_missing_inputs_get_one_line_each() {
+    let out = hilum(&[
+        "info",
+        "/nonexistent/file.dcm",
+        corpus_dir().join("no_meta.dcm").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.lines().count(), 2, "{stderr}");
+    assert!(stderr.contains("/nonexistent/file.dcm: cannot read file: no such file"));
+    assert!(stderr.contains("no_meta.dcm"));
+}
