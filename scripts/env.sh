@@ -1,23 +1,36 @@
-# Shared set-up for scripts/run.sh and scripts/test.sh (sourced, not run).
+# Shared set-up for scripts/run.sh, scripts/test.sh and .ci/run (sourced).
 #
 # - Keeps the cargo target dir outside the clone so rebuilds are incremental.
-# - Provides cmake, which the CharLS (JPEG-LS) codec needs to build: the
-#   system one if present, else the `cmake` wheel from PyPI in a private venv.
+# - Provides, in a private Python venv ($HILUM_VENV, default
+#   ~/.cache/hilum-venv), what the build and the AI engine need from PyPI:
+#   cmake (for the CharLS JPEG-LS codec) when no system cmake exists, and the
+#   CPU ONNX Runtime library (`onnxruntime==1.31.1`), which Hilum finds in
+#   that venv at run time.
 set -euo pipefail
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hilum-target}"
-HILUM_VENV="${HILUM_VENV:-$HOME/.cache/hilum-venv}"
+export HILUM_VENV="${HILUM_VENV:-$HOME/.cache/hilum-venv}"
+HILUM_ORT_VERSION="1.31.1"
+
+hilum_pip() {
+    "$HILUM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
+}
+
+if [ ! -x "$HILUM_VENV/bin/python" ]; then
+    echo "hilum: creating $HILUM_VENV (cmake, ONNX Runtime from PyPI)" >&2
+    python3 -m venv "$HILUM_VENV"
+fi
 
 if [ -z "${CMAKE:-}" ]; then
     if command -v cmake >/dev/null 2>&1; then
         CMAKE="$(command -v cmake)"
     else
-        if [ ! -x "$HILUM_VENV/bin/cmake" ]; then
-            echo "hilum: installing cmake (for the JPEG-LS codec) into $HILUM_VENV" >&2
-            python3 -m venv "$HILUM_VENV"
-            "$HILUM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "cmake>=3.20,<5"
-        fi
+        [ -x "$HILUM_VENV/bin/cmake" ] || hilum_pip "cmake>=3.20,<5"
         CMAKE="$HILUM_VENV/bin/cmake"
     fi
 fi
 export CMAKE
+
+if ! ls "$HILUM_VENV"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so."$HILUM_ORT_VERSION" >/dev/null 2>&1; then
+    hilum_pip "onnxruntime==$HILUM_ORT_VERSION"
+fi

@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
 
+use crate::ai::{
+    self, Classification, EngineChoice, EpChoice, LoadedModel, Manifest, RuntimeSettings,
+};
 use crate::imaging::image::SourceFormat;
 use crate::imaging::series::{Patient, assemble};
 use crate::imaging::voi::{Voi, Window, WindowChoice, preset_names};
@@ -30,6 +33,11 @@ pub enum Command {
     Info(InfoArgs),
     /// Render one frame to an 8-bit PNG exactly as displayed.
     Render(RenderArgs),
+    /// Classify images with an AI model (research and demonstration only,
+    /// not a diagnosis).
+    Classify(ClassifyArgs),
+    /// List the installed models and the inference runtime that is found.
+    Models(RuntimeArgs),
     /// Open the viewer (not yet available in this build).
     View {
         /// Files or folders to open.
@@ -50,6 +58,54 @@ pub struct InfoArgs {
     /// Modality LUT).
     #[arg(long)]
     pub stats: bool,
+}
+
+/// Engine settings shared by the AI commands.
+#[derive(Debug, Args, Clone)]
+pub struct RuntimeArgs {
+    /// Inference engine.
+    #[arg(long, value_enum, default_value_t = EngineChoice::Auto)]
+    pub engine: EngineChoice,
+    /// Execution provider (ONNX Runtime).
+    #[arg(long, value_enum, default_value_t = EpChoice::Auto)]
+    pub ep: EpChoice,
+    /// The ONNX Runtime library to load (else ORT_DYLIB_PATH, next to the
+    /// executable, the onnxruntime Python package, system paths).
+    #[arg(long)]
+    pub ort_lib: Option<PathBuf>,
+    /// Inference threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+impl RuntimeArgs {
+    /// The runtime settings these arguments ask for.
+    pub fn settings(&self) -> RuntimeSettings {
+        RuntimeSettings {
+            engine: self.engine,
+            ep: self.ep,
+            ort_library: self.ort_lib.clone(),
+            threads: self.threads,
+        }
+    }
+}
+
+/// Arguments of `hilum classify`.
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    /// Image files or folders.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// A model: manifest file, folder with manifest.toml, or installed id
+    /// (default: the pneumonia-xception model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Print one JSON array instead of one JSON object per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Engine settings.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 /// Arguments of `hilum render`.
@@ -366,11 +422,149 @@ pub fn run_render(args: &RenderArgs) -> i32 {
     }
 }
 
+/// The JSON object `hilum classify` prints for one image.
+pub fn classification_json(
+    path: &std::path::Path,
+    c: &Classification,
+    engine: &ai::runtime::Engine,
+) -> Value {
+    json!({
+        "path": path.display().to_string(),
+        "model": {"id": c.model_id, "name": c.model_name, "version": c.model_version},
+        "engine": c.engine,
+        "engine_detail": engine.describe(),
+        "execution_provider": c.execution_provider.name,
+        "execution_provider_fallback": c.execution_provider.fallback_reason,
+        "findings": c.findings.iter().map(|f| json!({
+            "label": f.label,
+            "probability": f.probability,
+            "threshold": f.threshold,
+            "positive": f.positive,
+            "is_finding": f.is_finding,
+            "call": f.wording(),
+        })).collect::<Vec<_>>(),
+        "out_of_scope_warnings": c.out_of_scope_warnings,
+        "timing_ms": c.timing_ms,
+        "notice": "AI assistance for research and demonstration; not a diagnosis",
+    })
+}
+
+fn write_values(values: &[Value], as_array: bool) -> i32 {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let written = if as_array {
+        serde_json::to_writer_pretty(&mut out, values)
+            .map_err(std::io::Error::other)
+            .and_then(|_| writeln!(out))
+    } else {
+        values.iter().try_for_each(|v| writeln!(out, "{v}"))
+    };
+    match written {
+        Ok(()) => 0,
+        Err(e) => {
+            report(&format!("cannot write output: {e}"));
+            1
+        }
+    }
+}
+
+/// Runs `hilum classify`; returns the process exit code.
+pub fn run_classify(args: &ClassifyArgs) -> i32 {
+    let settings = args.runtime.settings();
+    let model = ai::resolve_model(args.model.as_deref())
+        .and_then(|path| Ok(Manifest::load(&path)?))
+        .and_then(|manifest| LoadedModel::load(manifest, &settings));
+    let mut model = match model {
+        Ok(m) => m,
+        Err(e) => {
+            report(&e);
+            return 1;
+        }
+    };
+    if let Some(reason) = &model.execution_provider.fallback_reason {
+        eprintln!("hilum: {reason}");
+    }
+    let (files, errors) = imaging::expand_paths(&args.paths);
+    let mut failed = !errors.is_empty();
+    for e in &errors {
+        report(e);
+    }
+    let progress = indicatif::ProgressBar::with_draw_target(
+        Some(files.len() as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    if files.len() < 2 {
+        progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let options = LoadOptions {
+        frames: FrameSelection::Only(0),
+        ..LoadOptions::default()
+    };
+    let engine = model.engine.clone();
+    let mut values = Vec::new();
+    for file in &files {
+        progress.set_message(file.display().to_string());
+        let result = imaging::load_path(file, &options)
+            .map_err(ai::AiError::from)
+            .and_then(|image| model.classify(&image, &|| false));
+        match result {
+            Ok(c) => values.push(classification_json(file, &c, &engine)),
+            Err(e) => {
+                progress.suspend(|| report(&e));
+                failed = true;
+            }
+        }
+        progress.inc(1);
+    }
+    progress.finish_and_clear();
+    let code = write_values(&values, args.json);
+    if code != 0 { code } else { i32::from(failed) }
+}
+
+/// Runs `hilum models`; returns the process exit code.
+pub fn run_models(args: &RuntimeArgs) -> i32 {
+    let mut models = Vec::new();
+    let mut failed = false;
+    for path in ai::installed_manifests() {
+        match Manifest::load(&path) {
+            Ok(m) => models.push(json!({
+                "id": m.id,
+                "name": m.name,
+                "version": m.version,
+                "manifest": path.display().to_string(),
+                "model_file": m.model_path().display().to_string(),
+                "model_file_present": m.model_path().is_file(),
+                "labels": m.task.labels,
+                "intended_use": m.card.intended_use,
+            })),
+            Err(e) => {
+                report(&e);
+                failed = true;
+            }
+        }
+    }
+    let libraries: Vec<Value> = ai::runtime::find_libraries(args.ort_lib.as_deref())
+        .into_iter()
+        .map(|c| json!({"path": c.path.display().to_string(), "found_in": c.found_in}))
+        .collect();
+    let engine = match ai::runtime::engine(&args.settings()) {
+        Ok(e) => json!({"name": e.name(), "detail": e.describe()}),
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    let code = write_values(
+        &[json!({"models": models, "onnxruntime_libraries": libraries, "engine": engine})],
+        true,
+    );
+    if code != 0 { code } else { i32::from(failed) }
+}
+
 /// Runs the parsed command line; returns the process exit code.
 pub fn run(cli: Cli) -> i32 {
     match cli.command {
         Some(Command::Info(args)) => run_info(&args),
         Some(Command::Render(args)) => run_render(&args),
+        Some(Command::Classify(args)) => run_classify(&args),
+        Some(Command::Models(args)) => run_models(&args),
         Some(Command::View { .. }) | None => {
             eprintln!("hilum: the viewer is not part of this build yet; see `hilum --help`");
             use clap::CommandFactory;

@@ -3,6 +3,7 @@
 //! Layers, bottom up: [`imaging`] (loading, the pixel pipeline, series) and
 //! the [`cli`] on top. See `DESIGN.md` for module ownership and invariants.
 
+pub mod ai;
 pub mod cli;
 pub mod error;
 pub mod imaging;

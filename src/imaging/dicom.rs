@@ -387,6 +387,7 @@ fn read_metadata(ds: &InMemDicomObject) -> Metadata {
         patient_id: text(ds, tags::PATIENT_ID),
         patient_birth_date: text(ds, tags::PATIENT_BIRTH_DATE),
         patient_sex: text(ds, tags::PATIENT_SEX),
+        patient_age: text(ds, tags::PATIENT_AGE),
         study_instance_uid: text(ds, tags::STUDY_INSTANCE_UID),
         study_date: text(ds, tags::STUDY_DATE),
         study_description: text(ds, tags::STUDY_DESCRIPTION),

@@ -21,6 +21,8 @@ pub struct Metadata {
     pub patient_birth_date: Option<String>,
     /// Patient's Sex.
     pub patient_sex: Option<String>,
+    /// Patient's Age (e.g. `004Y`).
+    pub patient_age: Option<String>,
     /// Study Instance UID.
     pub study_instance_uid: Option<String>,
     /// Study Date (YYYYMMDD).

@@ -1,0 +1,310 @@
+//! The AI engine end to end through `hilum classify`: parity with the
+//! original Keras model on the 16 bundled chest X-rays on both engines,
+//! engine and execution-provider reporting, and bad inputs.
+//!
+//! ONNX Runtime comes from the `onnxruntime` wheel that `scripts/test.sh`
+//! installs into `$HILUM_VENV`; without it the ONNX Runtime tests fail.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn classify(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hilum"));
+    cmd.arg("classify").args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("hilum runs")
+}
+
+fn json_array(out: &Output) -> Vec<Value> {
+    assert!(
+        out.status.success(),
+        "hilum classify failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice::<Value>(&out.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
+
+fn reference() -> Value {
+    let text =
+        std::fs::read_to_string(root().join("models/pneumonia-xception/reference.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn check_parity(engine: &str) {
+    let xrays = root().join("assets/chest-xray");
+    let out = classify(
+        &[
+            xrays.to_str().unwrap(),
+            "--json",
+            "--engine",
+            engine,
+            "--ep",
+            "cpu",
+        ],
+        &[],
+    );
+    let results = json_array(&out);
+    let reference = reference();
+    let images = reference["images"].as_array().unwrap();
+    assert_eq!(results.len(), 16);
+    assert_eq!(images.len(), 16);
+    let mut worst = 0f64;
+    for image in images {
+        let name = image["file"].as_str().unwrap();
+        let result = results
+            .iter()
+            .find(|r| r["path"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("no result for {name}"));
+        assert_eq!(result["engine"], engine);
+        assert_eq!(result["model"]["id"], "pneumonia-xception");
+        let want: Vec<f64> = image["keras_probabilities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        let got: Vec<f64> = result["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["probability"].as_f64().unwrap())
+            .collect();
+        for (g, w) in got.iter().zip(&want) {
+            worst = worst.max((g - w).abs());
+        }
+        let top = |p: &[f64]| if p[1] > p[0] { 1 } else { 0 };
+        assert_eq!(
+            top(&got),
+            top(&want),
+            "{name}: top class differs ({got:?} vs {want:?})"
+        );
+    }
+    assert!(worst <= 0.01, "{engine}: max abs difference {worst} > 0.01");
+    eprintln!("{engine}: max abs probability difference vs Keras {worst:.5}");
+}
+
+#[test]
+fn onnxruntime_reproduces_the_keras_probabilities() {
+    check_parity("onnxruntime");
+}
+
+#[test]
+fn the_embedded_engine_reproduces_the_keras_probabilities() {
+    check_parity("tract");
+}
+
+#[test]
+fn results_say_which_engine_and_provider_ran() {
+    let xray = root().join("assets/chest-xray/NORMAL2-IM-1427-0001.jpeg");
+    let ort = json_array(&classify(
+        &[xray.to_str().unwrap(), "--json", "--ep", "cpu"],
+        &[],
+    ));
+    assert_eq!(ort[0]["engine"], "onnxruntime");
+    assert_eq!(ort[0]["execution_provider"], "CPU");
+    assert!(ort[0]["engine_detail"].as_str().unwrap().contains("1.31"));
+    let finding = &ort[0]["findings"][1];
+    assert_eq!(finding["label"], "PNEUMONIA");
+    assert_eq!(finding["threshold"], 0.5);
+    assert!(
+        finding["call"]
+            .as_str()
+            .unwrap()
+            .contains("operating point")
+    );
+    for key in ["preprocess", "inference", "total"] {
+        assert!(ort[0]["timing_ms"][key].as_f64().unwrap() > 0.0);
+    }
+
+    // No ONNX Runtime anywhere: the embedded engine runs, and says why.
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().to_str().unwrap();
+    let out = classify(
+        &[xray.to_str().unwrap(), "--json"],
+        &[
+            ("HOME", dir),
+            ("HILUM_VENV", dir),
+            ("VIRTUAL_ENV", dir),
+            ("ORT_DYLIB_PATH", ""),
+        ],
+    );
+    let tract = json_array(&out);
+    assert_eq!(tract[0]["engine"], "tract");
+    assert!(
+        tract[0]["engine_detail"]
+            .as_str()
+            .unwrap()
+            .contains("no ONNX Runtime library found")
+    );
+}
+
+#[test]
+fn cuda_is_never_claimed_when_the_cpu_runs() {
+    let xray = root().join("assets/chest-xray/NORMAL2-IM-1427-0001.jpeg");
+    // The CPU wheel has no CUDA provider: strict CUDA is an error...
+    let strict = classify(&[xray.to_str().unwrap(), "--ep", "cuda"], &[]);
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("CUDA unavailable"));
+    // ...and auto falls back to the CPU, with the reason.
+    let auto = classify(&[xray.to_str().unwrap(), "--json", "--ep", "auto"], &[]);
+    let results = json_array(&auto);
+    assert_eq!(results[0]["execution_provider"], "CPU");
+    let reason = results[0]["execution_provider_fallback"].as_str().unwrap();
+    assert!(
+        reason.starts_with("CUDA unavailable") && reason.ends_with("running on CPU"),
+        "{reason}"
+    );
+}
+
+fn model_copy(dir: &Path, edit: impl Fn(String) -> String, onnx: Option<&[u8]>) -> PathBuf {
+    let src = root().join("models/pneumonia-xception");
+    let manifest = std::fs::read_to_string(src.join("manifest.toml")).unwrap();
+    std::fs::write(dir.join("manifest.toml"), edit(manifest)).unwrap();
+    match onnx {
+        Some(bytes) => std::fs::write(dir.join("model.onnx"), bytes).unwrap(),
+        None => {
+            let _ = std::fs::remove_file(dir.join("model.onnx"));
+        }
+    }
+    dir.join("manifest.toml")
+}
+
+fn expect_error(manifest: &Path, image: &Path, needle: &str) {
+    for engine in ["onnxruntime", "tract"] {
+        let out = classify(
+            &[
+                image.to_str().unwrap(),
+                "--model",
+                manifest.to_str().unwrap(),
+                "--engine",
+                engine,
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{engine}: {stderr}");
+        assert!(
+            stderr.contains(needle),
+            "{engine}: expected {needle:?} in {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}
+
+#[test]
+fn bad_models_and_manifests_give_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let xray = root().join("assets/chest-xray/NORMAL2-IM-1427-0001.jpeg");
+    let real = std::fs::read(root().join("models/pneumonia-xception/model.onnx")).unwrap();
+
+    let m = model_copy(dir.path(), |m| m, None);
+    expect_error(&m, &xray, "cannot read the model");
+
+    let m = model_copy(dir.path(), |m| m, Some(b"this is not an onnx file"));
+    expect_error(&m, &xray, "model.onnx");
+
+    let m = model_copy(dir.path(), |m| m, Some(&real[..real.len() / 3]));
+    expect_error(&m, &xray, "model.onnx");
+
+    let m = model_copy(
+        dir.path(),
+        |m| m.replace("name = \"input\"", "name = \"image\""),
+        Some(&real),
+    );
+    expect_error(&m, &xray, "input.name");
+
+    let m = model_copy(
+        dir.path(),
+        |m| m.replace("height = 150", "height = 224"),
+        Some(&real),
+    );
+    expect_error(&m, &xray, "input.height");
+
+    // The layout does not match the model's (dynamic-batch) input shape.
+    let m = model_copy(
+        dir.path(),
+        |m| m.replace("layout = \"NHWC\"", "layout = \"NCHW\""),
+        Some(&real),
+    );
+    expect_error(&m, &xray, "input.channels");
+
+    let m = model_copy(
+        dir.path(),
+        |m| m.replace("layout = \"NHWC\"", "layout = \"NWHC\""),
+        Some(&real),
+    );
+    expect_error(&m, &xray, "input.layout");
+
+    let m = model_copy(
+        dir.path(),
+        |m| m.replace("threshold = 0.5", "threshold = 1.5"),
+        Some(&real),
+    );
+    expect_error(&m, &xray, "operating_points[0].threshold");
+
+    let m = model_copy(
+        dir.path(),
+        |m| m.replace("scores = \"probabilities\"", "scores = \"logits\""),
+        Some(&real),
+    );
+    expect_error(&m, &xray, "outputs.scores");
+}
+
+#[test]
+fn a_tiny_image_is_refused_and_a_ct_slice_runs_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let tiny = dir.path().join("tiny.png");
+    image::GrayImage::from_raw(1, 1, vec![128])
+        .unwrap()
+        .save(&tiny)
+        .unwrap();
+    let out = classify(&[tiny.to_str().unwrap()], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("tiny.png") && stderr.contains("1×1"),
+        "{stderr}"
+    );
+
+    let ct = root().join("assets/CT_small.dcm");
+    let results = json_array(&classify(&[ct.to_str().unwrap(), "--json"], &[]));
+    let warnings = results[0]["out_of_scope_warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("modality CT")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn one_failing_image_does_not_stop_a_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["NORMAL2-IM-1427-0001.jpeg", "person1946_bacteria_4874.jpeg"] {
+        std::fs::copy(
+            root().join("assets/chest-xray").join(name),
+            dir.path().join(name),
+        )
+        .unwrap();
+    }
+    std::fs::write(dir.path().join("broken.jpg"), b"not a jpeg").unwrap();
+    let out = classify(&[dir.path().to_str().unwrap(), "--json"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let results: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.as_array().unwrap().len(), 2);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.jpg"));
+}
