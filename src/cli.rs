@@ -38,6 +38,9 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// List the installed models and the inference runtime that is found.
     Models(RuntimeArgs),
+    /// Measure: classification latency on one engine (for the README's
+    /// benchmarks; see benches/compare_ai.sh).
+    Bench(BenchArgs),
     /// Open the viewer (not yet available in this build).
     View {
         /// Files or folders to open.
@@ -103,6 +106,28 @@ pub struct ClassifyArgs {
     /// Print one JSON array instead of one JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Engine settings.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// Arguments of `hilum bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Images to classify (the first is used for the warm loop).
+    #[arg(required = true)]
+    pub images: Vec<PathBuf>,
+    /// A model (default: the pneumonia-xception model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// Warm iterations of preprocess + inference on the first image.
+    #[arg(long, default_value_t = 50)]
+    pub iterations: usize,
+    /// Write the first image's model input (float32, little endian, in
+    /// the manifest's layout) here, so other runtimes can time the very
+    /// same input.
+    #[arg(long)]
+    pub save_input: Option<PathBuf>,
     /// Engine settings.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -521,6 +546,91 @@ pub fn run_classify(args: &ClassifyArgs) -> i32 {
     if code != 0 { code } else { i32::from(failed) }
 }
 
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(|a, b| a.total_cmp(b));
+    let n = values.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        values[n / 2]
+    } else {
+        (values[n / 2 - 1] + values[n / 2]) / 2.0
+    }
+}
+
+/// Runs `hilum bench`; returns the process exit code.
+pub fn run_bench(args: &BenchArgs) -> i32 {
+    use std::time::Instant;
+    let settings = args.runtime.settings();
+    let model = ai::resolve_model(args.model.as_deref())
+        .and_then(|path| Ok(Manifest::load(&path)?))
+        .and_then(|manifest| LoadedModel::load(manifest, &settings));
+    let mut model = match model {
+        Ok(m) => m,
+        Err(e) => {
+            report(&e);
+            return 1;
+        }
+    };
+    let options = LoadOptions {
+        frames: FrameSelection::Only(0),
+        ..LoadOptions::default()
+    };
+    let result = (|| -> Result<Value, ai::AiError> {
+        let first = imaging::load_path(&args.images[0], &options)?;
+        // Warm up: the first run builds kernels and arenas.
+        for _ in 0..3 {
+            model.classify(&first, &|| false)?;
+        }
+        let (mut pre, mut inf, mut total) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..args.iterations.max(1) {
+            let c = model.classify(&first, &|| false)?;
+            pre.push(c.timing_ms.preprocess);
+            inf.push(c.timing_ms.inference);
+            total.push(c.timing_ms.total);
+        }
+        if let Some(path) = &args.save_input {
+            let prepared = ai::preprocess::prepare(&first, 0, &model.manifest)?;
+            let bytes: Vec<u8> = prepared.data.iter().flat_map(|v| v.to_le_bytes()).collect();
+            std::fs::write(path, bytes).map_err(|e| ai::AiError::Input {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        // First result after opening an image, model already loaded: read,
+        // decode, preprocess, infer.
+        let mut first_result = Vec::new();
+        for image in &args.images {
+            let t = Instant::now();
+            let loaded = imaging::load_path(image, &options)?;
+            model.classify(&loaded, &|| false)?;
+            first_result.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok(json!({
+            "engine": model.engine.name(),
+            "engine_detail": model.engine.describe(),
+            "execution_provider": model.execution_provider.name,
+            "threads": settings.threads(),
+            "model_load_ms": model.load_ms,
+            "iterations": args.iterations.max(1),
+            "median_ms": {
+                "preprocess": median(&mut pre),
+                "inference": median(&mut inf),
+                "preprocess_plus_inference": median(&mut total),
+                "first_result_after_open": median(&mut first_result),
+            },
+            "images_for_first_result": args.images.len(),
+        }))
+    })();
+    match result {
+        Ok(v) => write_values(&[v], true),
+        Err(e) => {
+            report(&e);
+            1
+        }
+    }
+}
+
 /// Runs `hilum models`; returns the process exit code.
 pub fn run_models(args: &RuntimeArgs) -> i32 {
     let mut models = Vec::new();
@@ -565,6 +675,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Render(args)) => run_render(&args),
         Some(Command::Classify(args)) => run_classify(&args),
         Some(Command::Models(args)) => run_models(&args),
+        Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::View { .. }) | None => {
             eprintln!("hilum: the viewer is not part of this build yet; see `hilum --help`");
             use clap::CommandFactory;

@@ -142,6 +142,14 @@ fn a_folder_load_reports_broken_files_by_name_and_keeps_the_rest() {
         std::fs::copy(corpus.join(name), dir.path().join(name)).unwrap();
     }
     std::fs::write(dir.path().join("notes.txt"), "not an image").unwrap();
+    // A DICOM object without pixels (like a structured report) is skipped.
+    write_dicom(
+        &dir.path().join("report.dcm"),
+        vec![
+            text(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.88.33"),
+            text(tags::MODALITY, VR::CS, "SR"),
+        ],
+    );
     std::fs::write(dir.path().join("broken.dcm"), b"DICM but nothing else").unwrap();
     let sub = dir.path().join("nested");
     std::fs::create_dir(&sub).unwrap();
@@ -159,7 +167,10 @@ fn a_folder_load_reports_broken_files_by_name_and_keeps_the_rest() {
             .any(|l| l.contains("MR_truncated.dcm") && l.contains("truncated")),
         "{stderr}"
     );
-    assert!(!stderr.contains("notes.txt"));
+    assert!(
+        !stderr.contains("notes.txt") && !stderr.contains("report.dcm"),
+        "{stderr}"
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let images: Vec<Value> = stdout
         .lines()

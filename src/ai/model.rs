@@ -44,6 +44,13 @@ impl std::fmt::Debug for LoadedModel {
     }
 }
 
+static LOADS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// How many models this process has loaded (each load builds a session).
+pub fn loads_in_process() -> usize {
+    LOADS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn model_error(path: &Path, reason: impl Into<String>) -> AiError {
     AiError::Model {
         path: path.to_path_buf(),
@@ -69,6 +76,7 @@ impl LoadedModel {
     /// against the manifest.
     pub fn load(manifest: Manifest, settings: &RuntimeSettings) -> Result<Self, AiError> {
         let start = Instant::now();
+        LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let engine = runtime::engine(settings)?.clone();
         let path = manifest.model_path();
         let bytes = std::fs::read(&path)

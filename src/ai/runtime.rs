@@ -266,7 +266,13 @@ fn preload_cuda_from_python(library: &Path) {
     }
 }
 
-fn init_tract(reason: String) -> Result<EngineState, AiError> {
+fn init_tract(reason: String, threads: usize) -> Result<EngineState, AiError> {
+    // tract's matrix products run on one thread unless given a pool.
+    if threads > 1 {
+        tract_linalg::multithread::set_default_executor(
+            tract_linalg::multithread::Executor::multithread(threads),
+        );
+    }
     if !ort::set_api(ort_tract::api()) {
         return Err(AiError::Engine(
             "the embedded engine cannot be selected: another engine is already active in this process".into(),
@@ -332,7 +338,7 @@ fn state(settings: &RuntimeSettings) -> Result<&'static EngineState, AiError> {
         return Ok(state);
     }
     let state = match settings.engine {
-        EngineChoice::Tract => init_tract("chosen in the settings".into())?,
+        EngineChoice::Tract => init_tract("chosen in the settings".into(), settings.threads())?,
         EngineChoice::Onnxruntime | EngineChoice::Auto => {
             let candidates = find_libraries(settings.ort_library.as_deref());
             // Only the first library found is tried: a failed dynamic load
@@ -360,7 +366,7 @@ fn state(settings: &RuntimeSettings) -> Result<&'static EngineState, AiError> {
                     } else {
                         format!("ONNX Runtime failed to load ({})", failures.join("; "))
                     };
-                    init_tract(reason)?
+                    init_tract(reason, settings.threads())?
                 }
             }
         }

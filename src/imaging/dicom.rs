@@ -1100,11 +1100,16 @@ fn build_image(
         .map(|t| t.name().to_string())
         .unwrap_or_else(|| format!("unknown ({ts_uid})"));
     let metadata = read_metadata(ds);
-    if ds.get(tags::PIXEL_DATA).is_none()
-        && ds.get(tags::FLOAT_PIXEL_DATA).is_none()
-        && ds.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_none()
-        && options.frames != FrameSelection::None
-    {
+    let has_pixel_data = ds.get(tags::PIXEL_DATA).is_some()
+        || ds.get(tags::FLOAT_PIXEL_DATA).is_some()
+        || ds.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_some();
+    // A header-only read stops before Pixel Data; an object without any
+    // image attributes (a structured report, say) is not an image either.
+    let has_image_attributes = [tags::ROWS, tags::COLUMNS, tags::BITS_ALLOCATED]
+        .iter()
+        .any(|t| ds.get(*t).is_some());
+    let header_only = options.frames == FrameSelection::None;
+    if (!header_only && !has_pixel_data) || (header_only && !has_image_attributes) {
         return Err(Kind::NoPixelData);
     }
     let pixels = describe_pixels(ds)?;

@@ -99,6 +99,13 @@ pub fn load_path(path: &Path, options: &LoadOptions) -> ImagingResult<Image> {
 /// recursively (in path order). Files in folders that are neither DICOM nor
 /// raster images are skipped silently; unreadable folders are reported.
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImagingError>) {
+    let (files, errors) = expand_paths_marked(paths);
+    (files.into_iter().map(|(p, _)| p).collect(), errors)
+}
+
+/// [`expand_paths`], marking each file `true` when it was named explicitly
+/// (not found by walking a folder).
+fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImagingError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -107,7 +114,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImagingError>) {
                 match entry {
                     Ok(e) if e.file_type().is_file() => {
                         if classify(e.path()) != Candidate::Other {
-                            files.push(e.into_path());
+                            files.push((e.into_path(), false));
                         }
                     }
                     Ok(_) => {}
@@ -118,7 +125,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImagingError>) {
                 }
             }
         } else {
-            files.push(path.clone());
+            files.push((path.clone(), true));
         }
     }
     (files, errors)
@@ -136,10 +143,10 @@ pub struct LoadReport {
 /// Loads every image below `paths`, using up to `threads` threads; a failing
 /// file is reported and the rest still load.
 pub fn load_many(paths: &[PathBuf], options: &LoadOptions, threads: usize) -> LoadReport {
-    let (files, mut errors) = expand_paths(paths);
+    let (files, mut errors) = expand_paths_marked(paths);
     let threads = threads.clamp(1, files.len().max(1));
     let chunk = files.len().div_ceil(threads).max(1);
-    let results: Vec<Vec<(usize, ImagingResult<Image>)>> = std::thread::scope(|scope| {
+    let results: Vec<Vec<(usize, bool, ImagingResult<Image>)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = files
             .chunks(chunk)
             .enumerate()
@@ -147,7 +154,7 @@ pub fn load_many(paths: &[PathBuf], options: &LoadOptions, threads: usize) -> Lo
                 scope.spawn(move || {
                     part.iter()
                         .enumerate()
-                        .map(|(i, p)| (c * chunk + i, load_path(p, options)))
+                        .map(|(i, (p, explicit))| (c * chunk + i, *explicit, load_path(p, options)))
                         .collect::<Vec<_>>()
                 })
             })
@@ -157,12 +164,16 @@ pub fn load_many(paths: &[PathBuf], options: &LoadOptions, threads: usize) -> Lo
             .map(|h| h.join().unwrap_or_default())
             .collect()
     });
-    let mut ordered: Vec<(usize, ImagingResult<Image>)> = results.into_iter().flatten().collect();
-    ordered.sort_by_key(|(i, _)| *i);
+    let mut ordered: Vec<(usize, bool, ImagingResult<Image>)> =
+        results.into_iter().flatten().collect();
+    ordered.sort_by_key(|(i, _, _)| *i);
     let mut images = Vec::new();
-    for (_, r) in ordered {
+    for (_, explicit, r) in ordered {
         match r {
             Ok(i) => images.push(i),
+            // DICOM objects that are not images (reports, presentation
+            // states) found in a folder are not errors.
+            Err(e) if !explicit && e.kind == ImagingErrorKind::NoPixelData => {}
             Err(e) => errors.push(e),
         }
     }

@@ -9,6 +9,7 @@ use super::image::{Image, Photometric, PixelDescription, SourceFormat};
 use super::metadata::Metadata;
 use super::modality::ModalityLut;
 use super::pixels::{Frame, FrameKind, Samples};
+use super::voi::{Voi, Window};
 use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
 
 /// File extensions loaded as raster images.
@@ -107,8 +108,19 @@ pub fn load_raster(path: &Path) -> ImagingResult<Image> {
         },
         modality_luts: vec![ModalityLut::default()],
         rescale_present: (None, None),
-        vois: vec![Vec::new()],
-        voi_explanations: Vec::new(),
+        // An 8-bit gray picture is already display-ready: its default window
+        // is the identity (0..255 in, 0..255 out). 16-bit pictures have no
+        // such default and get the min-max window.
+        vois: vec![if bits == 8 && spp == 1 {
+            vec![Voi::Window(Window::linear(128.0, 256.0))]
+        } else {
+            Vec::new()
+        }],
+        voi_explanations: if bits == 8 && spp == 1 {
+            vec!["8-bit image as stored".into()]
+        } else {
+            Vec::new()
+        },
         palette: None,
         presentation_lut_shape: None,
         frames: vec![Some(Frame {
