@@ -14,8 +14,9 @@ echo "== hilum, ONNX Runtime CPU"
 "$hilum" bench "${images[@]}" --engine onnxruntime --ep cpu --threads "$threads" \
     --iterations "$iterations" --save-input "$input"
 echo "== Python onnxruntime, same model, same input"
+"$HILUM_VENV/bin/python" -c "import PIL" 2>/dev/null || hilum_pip pillow
 "$HILUM_VENV/bin/python" benches/onnxruntime_baseline.py models/pneumonia-xception/model.onnx \
-    "$input" 150 150 3 "$threads" "$iterations"
+    "$input" "${images[0]}" "$threads" "$iterations"
 echo "== hilum, embedded engine (tract)"
 "$hilum" bench "${images[@]}" --engine tract --threads "$threads" --iterations "$iterations"
 rm -f "$input"

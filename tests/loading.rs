@@ -394,3 +394,36 @@ fn a_declared_length_past_the_end_is_refused_before_parsing() {
     );
     assert!(err.to_string().contains("(7FE0,0010)"), "{err}");
 }
+
+#[test]
+fn sampled_rendering_equals_sampling_the_full_rendering() {
+    use hilum::imaging::render::render_sampled;
+    for name in [
+        "CT_small.dcm",
+        "6154",
+        "SC_rgb.dcm",
+        "OBXXXX1A_rle.dcm",
+        "rtdose.dcm",
+    ] {
+        let img = load(&corpus_dir().join(name)).unwrap();
+        let frame = img.frame(0).unwrap();
+        let xs: Vec<usize> = (0..frame.columns as usize).step_by(3).collect();
+        let ys: Vec<usize> = (0..frame.rows as usize).rev().step_by(2).collect();
+        for choice in [
+            WindowChoice::FileDefault,
+            WindowChoice::Percentile(1.0, 99.0),
+        ] {
+            let full = render_frame(&img, 0, &choice).unwrap();
+            let sampled = render_sampled(&img, 0, &choice, &xs, &ys).unwrap();
+            let ch = full.channels as usize;
+            let mut want = Vec::new();
+            for &y in &ys {
+                for &x in &xs {
+                    let i = (y * frame.columns as usize + x) * ch;
+                    want.extend_from_slice(&full.pixels[i..i + ch]);
+                }
+            }
+            assert_eq!(sampled.pixels, want, "{name} {choice:?}");
+        }
+    }
+}

@@ -66,6 +66,9 @@ fn builder(
     let fail = |e: String| model_error(path, format!("cannot create a session: {e}"));
     Session::builder(env)
         .map_err(|e| fail(e.to_string()))?
+        // The embedded engine only optimises the graph when asked to.
+        .with_optimization_level(ort::session::builder::GraphOptimizationLevel::Level3)
+        .map_err(|e| fail(e.to_string()))?
         .with_intra_threads(settings.threads())
         .map_err(|e| fail(e.to_string()))
 }

@@ -1,7 +1,7 @@
 //! From a loaded image to a model input tensor, as the manifest says, and
 //! the geometry needed to map model-space maps back onto the image.
 
-use crate::imaging::render::{Rendered, render_frame};
+use crate::imaging::render::{Rendered, render_frame, render_sampled};
 use crate::imaging::{Image, WindowChoice};
 
 use super::AiError;
@@ -94,21 +94,41 @@ pub fn render_for_model(
     frame: usize,
     manifest: &Manifest,
 ) -> Result<Rendered, AiError> {
-    let choice = match manifest.preprocess.window {
+    Ok(render_frame(image, frame, &window_choice(manifest))?)
+}
+
+fn window_choice(manifest: &Manifest) -> WindowChoice {
+    match manifest.preprocess.window {
         WindowSource::File => WindowChoice::FileDefault,
         WindowSource::Minmax => WindowChoice::MinMax,
         WindowSource::Percentile => WindowChoice::Percentile(1.0, 99.0),
-    };
-    Ok(render_frame(image, frame, &choice)?)
+    }
 }
 
 /// Builds the model input for frame `frame` of `image`.
 pub fn prepare(image: &Image, frame: usize, manifest: &Manifest) -> Result<Prepared, AiError> {
-    let rendered = render_for_model(image, frame, manifest)?;
-    prepare_rendered(&rendered, manifest).map_err(|reason| AiError::Input {
+    let p = &manifest.preprocess;
+    let source = image.frame(frame)?;
+    let input_error = |reason| AiError::Input {
         path: image.path.clone(),
         reason,
-    })
+    };
+    if p.resize == ResizeMethod::NearestPil
+        && !p.keep_aspect
+        && source.columns >= MIN_SIDE
+        && source.rows >= MIN_SIDE
+    {
+        // A nearest-neighbour stretch: window only the pixels the model sees.
+        let xs = nearest_pil_indices(source.columns, manifest.input.width);
+        let ys = nearest_pil_indices(source.rows, manifest.input.height);
+        let sampled = render_sampled(image, frame, &window_choice(manifest), &xs, &ys)?;
+        let mut prepared = prepare_rendered(&sampled, manifest).map_err(input_error)?;
+        prepared.geometry.source_width = source.columns;
+        prepared.geometry.source_height = source.rows;
+        return Ok(prepared);
+    }
+    let rendered = render_for_model(image, frame, manifest)?;
+    prepare_rendered(&rendered, manifest).map_err(input_error)
 }
 
 /// Builds the model input from an 8-bit rendering.
