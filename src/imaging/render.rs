@@ -242,17 +242,21 @@ impl GrayLut {
                 .iter_mut()
                 .zip(v)
                 .for_each(|(o, &s)| *o = t[idx(s as i64)]),
-            Samples::U16(v) if off == 0 && t.len() == 65536 => {
-                out.iter_mut().zip(v).for_each(|(o, &s)| *o = t[s as usize])
+            // 16-bit samples: widen the table to every 16-bit pattern once
+            // (65536 entries, far fewer than the pixels), so the pixel loop
+            // is a plain gather with no range check.
+            Samples::U16(v) => {
+                let direct = widen(|raw| t[idx(raw as i64)]);
+                out.iter_mut()
+                    .zip(v)
+                    .for_each(|(o, &s)| *o = direct[s as usize]);
             }
-            Samples::U16(v) => out
-                .iter_mut()
-                .zip(v)
-                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
-            Samples::I16(v) => out
-                .iter_mut()
-                .zip(v)
-                .for_each(|(o, &s)| *o = t[idx(s as i64)]),
+            Samples::I16(v) => {
+                let direct = widen(|raw| t[idx(raw as i16 as i64)]);
+                out.iter_mut()
+                    .zip(v)
+                    .for_each(|(o, &s)| *o = direct[s as u16 as usize]);
+            }
             Samples::U32(v) => out
                 .iter_mut()
                 .zip(v)
@@ -263,6 +267,16 @@ impl GrayLut {
                 .for_each(|(o, &s)| *o = t[idx(s as i64)]),
         }
     }
+}
+
+/// A table over every 16-bit pattern; a fixed-size array, so indexing it
+/// with a `u16` needs no bounds check.
+fn widen(entry: impl Fn(u16) -> u8) -> Box<[u8; 65536]> {
+    let mut table = Box::new([0u8; 65536]);
+    for raw in 0..=u16::MAX {
+        table[raw as usize] = entry(raw);
+    }
+    table
 }
 
 /// Renders gray frame `index` with a resolved VOI.
