@@ -73,6 +73,35 @@ const DEFLATED_EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1.99";
 const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 const RLE_LOSSLESS: &str = "1.2.840.10008.1.2.5";
 
+fn is_jpeg2000(ts_uid: &str) -> bool {
+    matches!(
+        ts_uid,
+        "1.2.840.10008.1.2.4.90"
+            | "1.2.840.10008.1.2.4.91"
+            | "1.2.840.10008.1.2.4.92"
+            | "1.2.840.10008.1.2.4.93"
+            | "1.2.840.10008.1.2.4.201"
+            | "1.2.840.10008.1.2.4.202"
+            | "1.2.840.10008.1.2.4.203"
+    )
+}
+
+/// Width, height and component count from a JPEG 2000 codestream's SIZ
+/// segment (ITU-T T.800 A.5.1), found after the SOC marker (also inside a
+/// JP2 wrapper). `None` when there is no SIZ to read.
+fn jpeg2000_size(stream: &[u8]) -> Option<(u32, u32, u16)> {
+    let start = stream
+        .windows(4)
+        .take(4096)
+        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?;
+    let siz = stream.get(start + 4..start + 4 + 38)?;
+    let be32 = |o: usize| u32::from_be_bytes([siz[o], siz[o + 1], siz[o + 2], siz[o + 3]]);
+    // Lsiz(2) Rsiz(2) Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz(2)
+    let (x, y, xo, yo) = (be32(4), be32(8), be32(12), be32(16));
+    let components = u16::from_be_bytes([siz[36], siz[37]]);
+    Some((x.checked_sub(xo)?, y.checked_sub(yo)?, components))
+}
+
 /// The compressed stream of frame `n`: one fragment per frame, or all
 /// fragments of a single-frame object.
 fn frame_fragments(fragments: &[Vec<u8>], n: usize, frames: usize) -> Result<Vec<u8>, Kind> {
@@ -1013,6 +1042,26 @@ fn decode_frames(
                     })?;
                     frames[n] = Some(finish_frame(&data, desc, false, &desc.photometric_name)?);
                     continue;
+                }
+                if is_jpeg2000(&ts_uid) {
+                    // The J2K adapter writes the codestream's samples into a
+                    // buffer sized from the DICOM header and indexes past it
+                    // when the two disagree: compare them first.
+                    let stream = frame_fragments(fragments, n, desc.frames)?;
+                    if let Some((width, height, components)) = jpeg2000_size(&stream)
+                        && (width != desc.columns
+                            || height != desc.rows
+                            || components != desc.samples_per_pixel)
+                    {
+                        return Err(Kind::Codec {
+                            codec: ts_name.clone(),
+                            reason: format!(
+                                "the stream is {width}x{height} with {components} components, \
+                                 the header says {}x{} with {}",
+                                desc.columns, desc.rows, desc.samples_per_pixel
+                            ),
+                        });
+                    }
                 }
                 if ts_uid == JPEG_EXTENDED {
                     // jpeg-decoder (behind dicom-pixeldata) stops at 8-bit
