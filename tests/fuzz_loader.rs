@@ -36,7 +36,7 @@ fn seed() -> proptest::test_runner::RngSeed {
     let fixed = std::env::var("PROPTEST_RNG_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(0x4849_4c55_4d);
+        .unwrap_or(0x0048_494c_554d);
     proptest::test_runner::RngSeed::Fixed(fixed)
 }
 
