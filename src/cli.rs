@@ -493,18 +493,19 @@ fn write_values(values: &[Value], as_array: bool) -> i32 {
     }
 }
 
+/// Loads the model `--model` names (or the default), reporting a failure.
+fn load_model(spec: Option<&std::path::Path>, settings: &RuntimeSettings) -> Option<LoadedModel> {
+    let model = ai::resolve_model(spec)
+        .and_then(|path| Ok(Manifest::load(&path)?))
+        .and_then(|manifest| LoadedModel::load(manifest, settings));
+    model.map_err(|e| report(&e)).ok()
+}
+
 /// Runs `hilum classify`; returns the process exit code.
 pub fn run_classify(args: &ClassifyArgs) -> i32 {
     let settings = args.runtime.settings();
-    let model = ai::resolve_model(args.model.as_deref())
-        .and_then(|path| Ok(Manifest::load(&path)?))
-        .and_then(|manifest| LoadedModel::load(manifest, &settings));
-    let mut model = match model {
-        Ok(m) => m,
-        Err(e) => {
-            report(&e);
-            return 1;
-        }
+    let Some(mut model) = load_model(args.model.as_deref(), &settings) else {
+        return 1;
     };
     if let Some(reason) = &model.execution_provider.fallback_reason {
         eprintln!("hilum: {reason}");
@@ -562,15 +563,8 @@ fn median(values: &mut [f64]) -> f64 {
 pub fn run_bench(args: &BenchArgs) -> i32 {
     use std::time::Instant;
     let settings = args.runtime.settings();
-    let model = ai::resolve_model(args.model.as_deref())
-        .and_then(|path| Ok(Manifest::load(&path)?))
-        .and_then(|manifest| LoadedModel::load(manifest, &settings));
-    let mut model = match model {
-        Ok(m) => m,
-        Err(e) => {
-            report(&e);
-            return 1;
-        }
+    let Some(mut model) = load_model(args.model.as_deref(), &settings) else {
+        return 1;
     };
     let options = LoadOptions {
         frames: FrameSelection::Only(0),
