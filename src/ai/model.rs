@@ -102,7 +102,7 @@ impl LoadedModel {
             match attempt {
                 Ok(s) => session = Some((s, "CUDA")),
                 Err(reason) => {
-                    let reason = first_line(&reason);
+                    let reason = first_line(&reason).trim_end_matches('.').to_string();
                     if settings.ep == EpChoice::Cuda {
                         return Err(AiError::Cuda(reason));
                     }
