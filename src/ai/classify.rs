@@ -160,29 +160,19 @@ pub fn scope_warnings(manifest: &Manifest, image: &Image) -> Vec<String> {
             _ => {}
         }
     }
-    if !scope.body_parts.is_empty()
-        && let Some(part) = &m.body_part_examined
-        && !scope
-            .body_parts
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(part))
-    {
-        out.push(format!(
-            "body part {part} is outside the model's scope ({})",
-            scope.body_parts.join(", ")
-        ));
-    }
-    if !scope.view_positions.is_empty()
-        && let Some(view) = &m.view_position
-        && !scope
-            .view_positions
-            .iter()
-            .any(|s| s.eq_ignore_ascii_case(view))
-    {
-        out.push(format!(
-            "view {view} is outside the model's scope ({})",
-            scope.view_positions.join(", ")
-        ));
+    for (what, value, allowed) in [
+        ("body part", &m.body_part_examined, &scope.body_parts),
+        ("view", &m.view_position, &scope.view_positions),
+    ] {
+        if let Some(value) = value
+            && !allowed.is_empty()
+            && !allowed.iter().any(|s| s.eq_ignore_ascii_case(value))
+        {
+            out.push(format!(
+                "{what} {value} is outside the model's scope ({})",
+                allowed.join(", ")
+            ));
+        }
     }
     if let Some(age) = age_years(image) {
         let below = scope.min_age_years.is_some_and(|min| age < min);

@@ -89,9 +89,12 @@ pub fn load_path(path: &Path, options: &LoadOptions) -> ImagingResult<Image> {
         };
         return Err(ImagingError::new(path, ImagingErrorKind::Io(reason)));
     }
-    match classify(path) {
-        Candidate::Raster => raster::load_raster(path),
-        _ => dicom::load_dicom(path, options),
+    // The DICOM reader sniffs the content itself; classifying here too
+    // would open and read the file's head a second time.
+    if raster::has_raster_extension(path) {
+        raster::load_raster(path)
+    } else {
+        dicom::load_dicom(path, options)
     }
 }
 

@@ -31,36 +31,32 @@ const MAX_SIDE: u32 = 65535;
 /// 16-bit RGB; an alpha channel is dropped.
 pub fn load_raster(path: &Path) -> ImagingResult<Image> {
     let err = |kind| ImagingError::new(path, kind);
-    let reader = ImageReader::open(path)
-        .map_err(|e| err(ImagingErrorKind::Io(e.to_string())))?
-        .with_guessed_format()
-        .map_err(|e| err(ImagingErrorKind::Io(e.to_string())))?;
-    let format = reader
+    // Read the file once; the header check and the decode share the bytes.
+    let bytes = std::fs::read(path).map_err(|e| err(ImagingErrorKind::Io(e.to_string())))?;
+    let reader = || {
+        ImageReader::new(std::io::Cursor::new(&bytes[..]))
+            .with_guessed_format()
+            .map_err(|e| ImagingErrorKind::Io(e.to_string()))
+    };
+    let format = reader()
+        .map_err(err)?
         .format()
         .ok_or_else(|| err(ImagingErrorKind::NotAnImage))?;
-    let (width, height) = reader.into_dimensions().map_err(|e| {
-        err(ImagingErrorKind::Codec {
-            codec: format!("{format:?}"),
-            reason: e.to_string(),
-        })
-    })?;
+    let codec_error = |e: image::ImageError| ImagingErrorKind::Codec {
+        codec: format!("{format:?}"),
+        reason: e.to_string(),
+    };
+    let (width, height) = reader()
+        .map_err(err)?
+        .into_dimensions()
+        .map_err(|e| err(codec_error(e)))?;
     if width == 0 || height == 0 || width > MAX_SIDE || height > MAX_SIDE {
         return Err(err(ImagingErrorKind::TooLarge(format!(
             "{width}x{height} pixels"
         ))));
     }
-    let decoded = crate::imaging::contain_panics(|| {
-        ImageReader::open(path)
-            .map_err(|e| ImagingErrorKind::Io(e.to_string()))?
-            .with_guessed_format()
-            .map_err(|e| ImagingErrorKind::Io(e.to_string()))?
-            .decode()
-            .map_err(|e| ImagingErrorKind::Codec {
-                codec: format!("{format:?}"),
-                reason: e.to_string(),
-            })
-    })
-    .map_err(err)?;
+    let decoded =
+        crate::imaging::contain_panics(|| reader()?.decode().map_err(codec_error)).map_err(err)?;
     let (rows, columns) = (decoded.height(), decoded.width());
     let (kind, samples, bits, photometric) = match decoded {
         DynamicImage::ImageLuma8(g) => (FrameKind::Gray, Samples::U8(g.into_raw()), 8, None),

@@ -198,6 +198,19 @@ fn to_u8(y: f64) -> u8 {
     (y * 255.0 + 0.5).floor().clamp(0.0, 255.0) as u8
 }
 
+/// The displayed 8-bit value of one stored gray value: Modality LUT, VOI,
+/// then inversion. Every gray path (tables and per-pixel) goes through here.
+#[inline]
+fn display_value(
+    modality: &super::modality::ModalityLut,
+    voi: &Voi,
+    invert: bool,
+    stored: i64,
+) -> u8 {
+    let v = to_u8(voi.apply(modality.apply(stored)));
+    if invert { 255 - v } else { v }
+}
+
 /// A stored-value → 8-bit table for one frame's Modality LUT, VOI and
 /// inversion. Built in microseconds; applying it is one load per pixel.
 #[derive(Debug, Clone)]
@@ -219,12 +232,15 @@ impl GrayLut {
         let lut = image.modality_lut(index);
         let invert = image.inverts();
         let table = (lo..=hi)
-            .map(|s| {
-                let v = to_u8(voi.apply(lut.apply(s)));
-                if invert { 255 - v } else { v }
-            })
+            .map(|s| display_value(lut, voi, invert, s))
             .collect();
         Some(Self { offset: lo, table })
+    }
+
+    /// The displayed value of one stored value.
+    #[inline]
+    pub fn lookup(&self, stored: i64) -> u8 {
+        self.table[(stored - self.offset).clamp(0, self.table.len() as i64 - 1) as usize]
     }
 
     /// Renders a whole frame into `out` (one byte per pixel).
@@ -290,8 +306,7 @@ pub fn render_gray(image: &Image, index: usize, voi: &Voi) -> ImagingResult<Rend
         let invert = image.inverts();
         let mut i = 0;
         frame.samples.for_each_i64(|s| {
-            let v = to_u8(voi.apply(modality.apply(s)));
-            pixels[i] = if invert { 255 - v } else { v };
+            pixels[i] = display_value(modality, voi, invert, s);
             i += 1;
         });
     }
@@ -397,11 +412,8 @@ pub fn render_sampled(
             for &x in xs {
                 let s = frame.samples.get(y * columns + x).unwrap_or(0);
                 pixels.push(match &lut {
-                    Some(l) => l.table[(s - l.offset).clamp(0, l.table.len() as i64 - 1) as usize],
-                    None => {
-                        let v = to_u8(voi.apply(modality.apply(s)));
-                        if invert { 255 - v } else { v }
-                    }
+                    Some(l) => l.lookup(s),
+                    None => display_value(modality, &voi, invert, s),
                 });
             }
         }
