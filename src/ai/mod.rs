@@ -6,6 +6,7 @@ pub mod manifest;
 pub mod model;
 pub mod preprocess;
 pub mod runtime;
+pub mod saliency;
 pub mod worker;
 
 use std::path::PathBuf;
