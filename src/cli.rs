@@ -1,4 +1,5 @@
-//! The command line: `hilum info`, `hilum render`, `hilum bench`.
+//! The command line: `hilum info`, `hilum render`, `hilum bench`, and
+//! `hilum [PATH...]`, which opens the viewer.
 //!
 //! The output of `info` and `render` is a contract other tools rely on; see
 //! the README for the fields.
@@ -19,11 +20,18 @@ use crate::imaging::{self, FrameSelection, Image, LoadOptions, frame_stats, rend
 
 /// Hilum: a radiology viewer with built-in, honest AI assistance.
 #[derive(Debug, Parser)]
-#[command(name = "hilum", version, about)]
+#[command(name = "hilum", version, about, args_conflicts_with_subcommands = true)]
 pub struct Cli {
-    /// What to do.
+    /// What to do; with none, the viewer opens.
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// Files or folders to open in the viewer (default: the bundled sample
+    /// chest X-ray).
+    pub paths: Vec<PathBuf>,
+    /// Viewer: save a PNG of the window here once the first image is shown,
+    /// then exit (for smoke tests).
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
 }
 
 /// The subcommands.
@@ -41,10 +49,14 @@ pub enum Command {
     /// Measure: classification latency on one engine (for the README's
     /// benchmarks; see benches/compare_ai.sh).
     Bench(BenchArgs),
-    /// Open the viewer (not yet available in this build).
+    /// Open the viewer (the same as giving paths with no subcommand).
     View {
         /// Files or folders to open.
         paths: Vec<PathBuf>,
+        /// Save a PNG of the window here once the first image is shown,
+        /// then exit.
+        #[arg(long, value_name = "PNG")]
+        screenshot: Option<PathBuf>,
     },
 }
 
@@ -670,11 +682,12 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Classify(args)) => run_classify(&args),
         Some(Command::Models(args)) => run_models(&args),
         Some(Command::Bench(args)) => run_bench(&args),
-        Some(Command::View { .. }) | None => {
-            eprintln!("hilum: the viewer is not part of this build yet; see `hilum --help`");
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
-            2
+        Some(Command::View { paths, screenshot }) => {
+            crate::app::run(crate::app::ViewerOptions { paths, screenshot })
         }
+        None => crate::app::run(crate::app::ViewerOptions {
+            paths: cli.paths,
+            screenshot: cli.screenshot,
+        }),
     }
 }

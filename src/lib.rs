@@ -1,9 +1,10 @@
 //! Hilum: a radiology viewer with built-in, honest AI assistance.
 //!
 //! Layers, bottom up: [`imaging`] (loading, the pixel pipeline, series) and
-//! the [`cli`] on top. See `DESIGN.md` for module ownership and invariants.
+//! the [`cli`] and the [`app`] (the egui viewer) on top. See `DESIGN.md` for module ownership and invariants.
 
 pub mod ai;
+pub mod app;
 pub mod cli;
 pub mod error;
 pub mod imaging;

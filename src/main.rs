@@ -1,4 +1,4 @@
-//! The `hilum` binary: the command line (and, later, the viewer).
+//! The `hilum` binary: the viewer (no subcommand) and the command line.
 
 use clap::Parser;
 

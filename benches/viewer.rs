@@ -1,0 +1,169 @@
+//! Benchmarks of the viewer (run with `cargo bench --bench viewer`):
+//!
+//! * `viewer_window_level_3000x3000/*`: a new window on a 3000×3000 16-bit
+//!   radiograph: the pipeline's CPU LUT render plus the conversion to an
+//!   egui image (`cpu_lut_render`), and a whole egui frame after a window
+//!   change, texture update included (`frame_after_window_change`; the
+//!   harness's renderer is not run, so this is the UI thread's cost).
+//! * `viewer_stack_scroll_500/frame`: one egui frame after stepping to the
+//!   next slice of a 500-slice CT (render of the new slice and texture
+//!   update included).
+//! * Memory for the 500-slice CT, printed before the timings: resident
+//!   memory added by loading it into the viewer, against its raw pixel
+//!   bytes (Linux `/proc/self/statm`).
+
+#[path = "generate/mod.rs"]
+mod generate;
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use criterion::Criterion;
+use egui_kittest::Harness;
+use hilum::app::Viewer;
+use hilum::app::ai_assist::AiAssist;
+use hilum::app::heatmap::{Heatmaps, SaliencyProvider};
+use hilum::app::settings::Settings;
+use hilum::app::viewport::color_image;
+use hilum::imaging::voi::Window;
+use hilum::imaging::{LoadOptions, WindowChoice, load_path, render_frame};
+
+fn viewer() -> Viewer {
+    let settings = Settings {
+        auto_run_ai: false,
+        corner_text: true,
+        ..Settings::default()
+    };
+    Viewer::new(
+        settings,
+        AiAssist::new(Err("no model in benchmarks".into())),
+        Heatmaps::new(Arc::new(SaliencyProvider)),
+    )
+}
+
+fn harness(v: Viewer) -> Harness<'static, Viewer> {
+    Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .build_ui_state(|ui, v: &mut Viewer| v.show(ui), v)
+}
+
+fn load_into(h: &mut Harness<'static, Viewer>, path: std::path::PathBuf, images: usize) {
+    let ctx = h.ctx.clone();
+    h.state_mut().open(&ctx, vec![path]);
+    let start = Instant::now();
+    while h.state().library.images.len() < images
+        || h.state().loading()
+        || h.state().displayed(0).is_none()
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(600),
+            "loading timed out"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    h.step();
+}
+
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("/proc/self/statm (Linux)");
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    pages * 4096
+}
+
+fn window(k: u64) -> WindowChoice {
+    WindowChoice::Explicit(Window::linear(-200.0 + (k % 400) as f64, 400.0))
+}
+
+fn bench_window_level(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("big.dcm");
+    generate::write_big(&path, 16);
+    let image = load_path(&path, &LoadOptions::default()).unwrap();
+    let mut group = c.benchmark_group("viewer_window_level_3000x3000");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4));
+    let mut k = 0;
+    group.bench_function("cpu_lut_render", |b| {
+        b.iter(|| {
+            k += 1;
+            let rendered = render_frame(&image, 0, &window(k)).unwrap();
+            black_box(color_image(&rendered, false))
+        })
+    });
+    let mut h = harness(viewer());
+    load_into(&mut h, path, 1);
+    let mut k = 0;
+    group.bench_function("frame_after_window_change", |b| {
+        b.iter(|| {
+            k += 1;
+            h.state_mut().viewports[0].view.window = window(k);
+            h.step();
+        })
+    });
+    assert!(
+        h.state().displayed(0).unwrap().uploads > 10,
+        "the texture was not updated"
+    );
+    // Repaints without a change must not upload again.
+    let uploads = h.state().displayed(0).unwrap().uploads;
+    for _ in 0..5 {
+        h.step();
+    }
+    assert_eq!(h.state().displayed(0).unwrap().uploads, uploads);
+    group.finish();
+}
+
+fn bench_stack(c: &mut Criterion) {
+    let tmp = tempfile::tempdir().unwrap();
+    generate::write_series(tmp.path(), generate::SLICES);
+    let mut h = harness(viewer());
+    h.step();
+    let before = resident_bytes();
+    load_into(&mut h, tmp.path().to_path_buf(), generate::SLICES);
+    let after = resident_bytes();
+    let v = h.state();
+    let raw: usize = v.library.images.iter().map(|i| i.image.pixel_bytes()).sum();
+    let thumbs: usize = v
+        .library
+        .images
+        .iter()
+        .filter_map(|i| i.thumbnail.as_ref().map(|t| t.pixels.len()))
+        .sum();
+    let added = after.saturating_sub(before);
+    println!(
+        "memory_500_slice_ct: raw pixel bytes {:.1} MiB, resident memory added {:.1} MiB, \
+         ratio {:.3} (thumbnails {:.2} MiB)",
+        raw as f64 / 1048576.0,
+        added as f64 / 1048576.0,
+        added as f64 / raw as f64,
+        thumbs as f64 / 1048576.0
+    );
+    let len = v.stack(0).len();
+    assert_eq!(len, generate::SLICES);
+    let mut group = c.benchmark_group("viewer_stack_scroll_500");
+    group
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("frame", |b| {
+        b.iter(|| {
+            let vp = &mut h.state_mut().viewports[0];
+            vp.cine_step(len);
+            h.step();
+        })
+    });
+    group.finish();
+}
+
+fn main() {
+    let mut criterion = Criterion::default().configure_from_args();
+    bench_stack(&mut criterion);
+    bench_window_level(&mut criterion);
+    criterion.final_summary();
+}

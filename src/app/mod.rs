@@ -1,0 +1,268 @@
+//! The viewer (eframe/egui). Everything that depends on egui lives under
+//! this module: [`state`] holds the UI-free model, [`loader`] the background
+//! loading, [`viewport`] the image display, [`browser`], [`tags`] and
+//! [`ai_panel`] the panels, [`ai_assist`] and [`heatmap`] the background AI
+//! work, [`shortcuts`] the one keyboard table, [`settings`] what persists.
+//!
+//! The UI thread never decodes, never runs inference and never reads or
+//! writes files: those run on worker threads and report through channels.
+
+pub mod ai_assist;
+pub mod ai_panel;
+pub mod browser;
+pub mod heatmap;
+pub mod loader;
+pub mod settings;
+pub mod shortcuts;
+pub mod state;
+pub mod tags;
+pub mod viewer;
+pub mod viewport;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use crate::ai::{EngineChoice, RuntimeSettings};
+
+use self::ai_assist::AiAssist;
+use self::heatmap::{Heatmaps, SaliencyProvider};
+use self::settings::{STORAGE_KEY, Settings};
+pub use self::viewer::Viewer;
+
+/// The bundled chest X-ray opened when no path is given.
+pub const SAMPLE_IMAGE: &str = "assets/chest-xray/person1946_bacteria_4874.jpeg";
+
+/// How long `--screenshot` waits for the first image before giving up.
+pub const SCREENSHOT_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How the viewer is started.
+#[derive(Debug, Clone, Default)]
+pub struct ViewerOptions {
+    /// Files and folders to open; the bundled sample when empty.
+    pub paths: Vec<PathBuf>,
+    /// Save a screenshot here once the first image is drawn, then exit.
+    pub screenshot: Option<PathBuf>,
+}
+
+/// The bundled sample, looked for next to the executable (and its parents)
+/// and in the source tree.
+pub fn sample_image() -> Option<PathBuf> {
+    let mut roots: Vec<PathBuf> = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        roots.extend(exe.ancestors().skip(1).take(4).map(Path::to_path_buf));
+    }
+    roots.push(PathBuf::from(env!("CARGO_MANIFEST_DIR")));
+    roots
+        .into_iter()
+        .map(|r| r.join(SAMPLE_IMAGE))
+        .find(|p| p.is_file())
+}
+
+/// The AI engine settings the viewer uses.
+pub fn runtime_settings(settings: &Settings) -> RuntimeSettings {
+    RuntimeSettings {
+        engine: EngineChoice::Auto,
+        ort_library: settings.ort_library.clone(),
+        ..RuntimeSettings::default()
+    }
+}
+
+/// A viewer with the shipped AI (the settings' or the default model on a
+/// worker thread) and heatmap provider.
+pub fn shipped_viewer(settings: Settings) -> Viewer {
+    let ai = AiAssist::with_model(settings.model.as_deref(), runtime_settings(&settings));
+    Viewer::new(settings, ai, Heatmaps::new(Arc::new(SaliencyProvider)))
+}
+
+enum Screenshot {
+    /// Waiting for the first image to be drawn.
+    Waiting { since: Instant, drawn: u32 },
+    /// Asked; the image arrives on the channel.
+    Requested(Receiver<Arc<egui::ColorImage>>),
+    /// Being written on a background thread.
+    Saving(std::thread::JoinHandle<Result<(), String>>),
+    /// Done (the window is closing).
+    Done,
+}
+
+struct HilumApp {
+    viewer: Viewer,
+    screenshot: Option<(PathBuf, Screenshot)>,
+    exit_code: Arc<AtomicI32>,
+    started: Instant,
+}
+
+impl HilumApp {
+    fn fail(&mut self, ctx: &egui::Context, message: String) {
+        eprintln!("hilum: {message}");
+        self.exit_code.store(1, Ordering::Relaxed);
+        self.screenshot = None;
+        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+    }
+
+    fn screenshot_step(&mut self, ctx: &egui::Context) {
+        let Some((path, state)) = self.screenshot.take() else {
+            return;
+        };
+        ctx.request_repaint_after(Duration::from_millis(50));
+        let next = match state {
+            Screenshot::Waiting { since, drawn } => {
+                if self.viewer.displayed(0).is_some() {
+                    if drawn == 0 {
+                        eprintln!(
+                            "hilum: first image drawn {:.0} ms after start",
+                            self.started.elapsed().as_secs_f64() * 1e3
+                        );
+                    }
+                    // A couple of frames so the texture is on screen.
+                    if drawn >= 3 {
+                        let (tx, rx) = channel();
+                        let wake = ctx.clone();
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Screenshot(
+                            egui::ScreenshotCallback::new(move |image| {
+                                let _ = tx.send(image);
+                                wake.request_repaint();
+                            }),
+                        ));
+                        Screenshot::Requested(rx)
+                    } else {
+                        Screenshot::Waiting {
+                            since,
+                            drawn: drawn + 1,
+                        }
+                    }
+                } else if since.elapsed() > SCREENSHOT_TIMEOUT {
+                    let errors: Vec<String> = self
+                        .viewer
+                        .library
+                        .errors
+                        .iter()
+                        .map(|e| e.to_string())
+                        .collect();
+                    return self.fail(
+                        ctx,
+                        format!("no image was shown within {SCREENSHOT_TIMEOUT:?}: {errors:?}"),
+                    );
+                } else {
+                    Screenshot::Waiting { since, drawn }
+                }
+            }
+            Screenshot::Requested(rx) => match rx.try_recv() {
+                Ok(image) => {
+                    let target = path.clone();
+                    Screenshot::Saving(std::thread::spawn(move || save_png(&image, &target)))
+                }
+                Err(_) => Screenshot::Requested(rx),
+            },
+            Screenshot::Saving(handle) if handle.is_finished() => {
+                match handle.join() {
+                    Ok(Ok(())) => {
+                        eprintln!("hilum: screenshot saved to {}", path.display());
+                        ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+                    }
+                    Ok(Err(e)) => return self.fail(ctx, e),
+                    Err(_) => return self.fail(ctx, "saving the screenshot panicked".into()),
+                }
+                Screenshot::Done
+            }
+            other => other,
+        };
+        self.screenshot = Some((path, next));
+    }
+}
+
+/// Writes an egui screenshot as PNG (atomically, through the pipeline's
+/// own writer).
+fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
+    let [w, h] = image.size;
+    let rgb: Vec<u8> = image
+        .pixels
+        .iter()
+        .flat_map(|c| [c.r(), c.g(), c.b()])
+        .collect();
+    crate::imaging::render::Rendered {
+        width: w as u32,
+        height: h as u32,
+        channels: 3,
+        pixels: rgb,
+    }
+    .save_png(path)
+    .map_err(|e| e.to_string())
+}
+
+impl eframe::App for HilumApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.viewer.show(ui);
+        let ctx = ui.ctx().clone();
+        self.screenshot_step(&ctx);
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.viewer.settings);
+    }
+}
+
+/// Opens the viewer window; returns the process exit code.
+pub fn run(options: ViewerOptions) -> i32 {
+    let started = Instant::now();
+    let paths = if options.paths.is_empty() {
+        match sample_image() {
+            Some(p) => vec![p],
+            None => {
+                eprintln!(
+                    "hilum: the bundled sample {SAMPLE_IMAGE} was not found; opening an empty viewer"
+                );
+                Vec::new()
+            }
+        }
+    } else {
+        options.paths.clone()
+    };
+    let exit_code = Arc::new(AtomicI32::new(0));
+    let code = Arc::clone(&exit_code);
+    let screenshot = options.screenshot.clone();
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Hilum")
+            .with_app_id("hilum")
+            .with_inner_size([1400.0, 900.0]),
+        ..Default::default()
+    };
+    let result = eframe::run_native(
+        "hilum",
+        native,
+        Box::new(move |cc| {
+            cc.egui_ctx.set_theme(egui::Theme::Dark);
+            let settings: Settings = cc
+                .storage
+                .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+                .unwrap_or_default();
+            let mut viewer = shipped_viewer(settings);
+            viewer.open(&cc.egui_ctx, paths);
+            Ok(Box::new(HilumApp {
+                viewer,
+                screenshot: screenshot.map(|p| {
+                    (
+                        p,
+                        Screenshot::Waiting {
+                            since: Instant::now(),
+                            drawn: 0,
+                        },
+                    )
+                }),
+                exit_code: code,
+                started,
+            }))
+        }),
+    );
+    match result {
+        Ok(()) => exit_code.load(Ordering::Relaxed),
+        Err(e) => {
+            eprintln!("hilum: the viewer could not start: {e}");
+            1
+        }
+    }
+}
