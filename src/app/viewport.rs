@@ -11,7 +11,7 @@ use crate::ai::saliency::Heatmap;
 use crate::ai::saliency::overlay::{OverlayStyle, heatmap_rgba};
 use crate::imaging::image::Photometric;
 use crate::imaging::pixels::FrameKind;
-use crate::imaging::render::{Rendered, render_frame, resolve_voi};
+use crate::imaging::render::{Rendered, render_frame, render_sampled, resolve_voi};
 use crate::imaging::voi::{Voi, Window};
 use crate::imaging::{Image, WindowChoice};
 
@@ -91,7 +91,19 @@ pub fn update_texture(
     if slot.as_ref().is_some_and(|d| d.key == key) {
         return Ok(());
     }
-    let rendered = render_frame(image, key.frame, &key.window).map_err(|e| e.to_string())?;
+    // Larger than the GPU allows: show a nearest-neighbour resample that
+    // fits (the pipeline windows the sampled pixels) instead of failing.
+    let max_side = ctx.input(|i| i.max_texture_side).max(1);
+    let (w, h) = (image.pixels.columns as usize, image.pixels.rows as usize);
+    let rendered = if w.max(h) > max_side {
+        let step = w.max(h).div_ceil(max_side);
+        let xs: Vec<usize> = (0..w).step_by(step).collect();
+        let ys: Vec<usize> = (0..h).step_by(step).collect();
+        render_sampled(image, key.frame, &key.window, &xs, &ys)
+    } else {
+        render_frame(image, key.frame, &key.window)
+    }
+    .map_err(|e| e.to_string())?;
     let color = color_image(&rendered, key.invert);
     match slot {
         Some(d) => {
