@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
 
+use crate::ai::saliency::overlay::{Colormap, OverlayStyle, blend};
+use crate::ai::saliency::{Heatmap, SaliencyMethod, SaliencyRequest};
 use crate::ai::{
     self, Classification, EngineChoice, EpChoice, LoadedModel, Manifest, RuntimeSettings,
 };
@@ -36,6 +38,9 @@ pub enum Command {
     /// Classify images with an AI model (research and demonstration only,
     /// not a diagnosis).
     Classify(ClassifyArgs),
+    /// Show where a model looked: a saliency heatmap (Grad-CAM or
+    /// occlusion) with its faithfulness (research and demonstration only).
+    Saliency(SaliencyArgs),
     /// List the installed models and the inference runtime that is found.
     Models(RuntimeArgs),
     /// Measure: classification latency on one engine (for the README's
@@ -106,6 +111,67 @@ pub struct ClassifyArgs {
     /// Print one JSON array instead of one JSON object per line.
     #[arg(long)]
     pub json: bool,
+    /// Engine settings.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// Arguments of `hilum saliency`.
+#[derive(Debug, Args)]
+pub struct SaliencyArgs {
+    /// The image file.
+    pub file: PathBuf,
+    /// A model: manifest file, folder with manifest.toml, or installed id
+    /// (default: the pneumonia-xception model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The method: Grad-CAM (needs a feature-map output) or occlusion (any
+    /// classifier).
+    #[arg(long, value_enum, default_value_t = SaliencyMethod::GradCam)]
+    pub method: SaliencyMethod,
+    /// The label to explain (default: the finding with the highest
+    /// probability).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Frame of a multi-frame image (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Write the image as displayed with the heatmap blended in (PNG).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the heatmap as a float32 .npy array (rows, cols) of the source
+    /// image, values in [0, 1].
+    #[arg(long)]
+    pub raw: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Occlusion patch side in model-input pixels (default: a quarter of
+    /// the input side).
+    #[arg(long)]
+    pub patch: Option<u32>,
+    /// Occlusion stride in model-input pixels (default: 8 positions per
+    /// axis).
+    #[arg(long)]
+    pub stride: Option<u32>,
+    /// Occluded inputs per inference run.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Fraction of input pixels the deletion metric hides (0 skips it).
+    #[arg(long, default_value_t = ai::saliency::faithfulness::DEFAULT_FRACTION)]
+    pub deletion_fraction: f32,
+    /// Heatmap opacity in the overlay, 0 to 1.
+    #[arg(long, default_value_t = OverlayStyle::default().opacity)]
+    pub opacity: f32,
+    /// Heatmap values below this are not drawn, 0 to 1.
+    #[arg(long, default_value_t = OverlayStyle::default().threshold)]
+    pub threshold: f32,
+    /// Colormap of the overlay.
+    #[arg(long, value_enum, default_value_t = Colormap::Turbo)]
+    pub colormap: Colormap,
+    /// Overwrite outputs that exist.
+    #[arg(long)]
+    pub force: bool,
     /// Engine settings.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -412,23 +478,8 @@ pub fn run_render(args: &RenderArgs) -> i32 {
         },
         (None, None) => WindowChoice::FileDefault,
     };
-    if args.out.exists() && !args.force {
-        report(&format!(
-            "{}: output exists (use --force to overwrite)",
-            args.out.display()
-        ));
-        return 1;
-    }
-    if args
-        .out
-        .canonicalize()
-        .ok()
-        .is_some_and(|o| Some(o) == args.file.canonicalize().ok())
-    {
-        report(&format!(
-            "{}: refusing to overwrite the source file",
-            args.out.display()
-        ));
+    if let Err(e) = crate::output::check_output(&args.out, &[&args.file], args.force) {
+        report(&e);
         return 1;
     }
     let options = LoadOptions {
@@ -625,6 +676,150 @@ pub fn run_bench(args: &BenchArgs) -> i32 {
     }
 }
 
+/// The JSON object `hilum saliency` prints.
+pub fn saliency_json(path: &std::path::Path, heatmap: &Heatmap, timing: Value) -> Value {
+    json!({
+        "path": path.display().to_string(),
+        "model": heatmap.model,
+        "method": heatmap.method,
+        "method_name": heatmap.method.display_name(),
+        "target": heatmap.target_label,
+        "settings": heatmap.settings,
+        "map_grid": [heatmap.grid.0, heatmap.grid.1],
+        "rows": heatmap.height,
+        "cols": heatmap.width,
+        "faithfulness": heatmap.faithfulness.map(|f| json!({
+            "metric": "deletion",
+            "fraction": f.fraction,
+            "base_probability": f.base_probability,
+            "salient_drop": f.salient_drop,
+            "random_drop": f.random_drop,
+        })),
+        "caption": heatmap.caption(),
+        "timing_ms": timing,
+        "notice": "AI assistance for research and demonstration; not a diagnosis",
+    })
+}
+
+/// Runs `hilum saliency`; returns the process exit code.
+pub fn run_saliency(args: &SaliencyArgs) -> i32 {
+    use std::time::Instant;
+    for out in [&args.out, &args.raw].into_iter().flatten() {
+        if let Err(e) = crate::output::check_output(out, &[&args.file], args.force) {
+            report(&e);
+            return 1;
+        }
+    }
+    if !(0.0..=1.0).contains(&args.deletion_fraction) {
+        report(&"--deletion-fraction must be between 0 and 1");
+        return 2;
+    }
+    let settings = args.runtime.settings();
+    let Some(mut model) = load_model(args.model.as_deref(), &settings) else {
+        return 1;
+    };
+    if let Some(reason) = &model.execution_provider.fallback_reason {
+        eprintln!("hilum: {reason}");
+    }
+    let request = SaliencyRequest {
+        method: args.method,
+        target: args.target.clone(),
+        frame: args.frame,
+        occlusion: ai::saliency::occlusion::OcclusionSettings {
+            patch: args.patch,
+            stride: args.stride,
+            batch: args.batch,
+        },
+        deletion_fraction: (args.deletion_fraction > 0.0).then_some(args.deletion_fraction),
+    };
+    let style = OverlayStyle {
+        opacity: args.opacity,
+        colormap: args.colormap,
+        threshold: args.threshold,
+    };
+    let options = LoadOptions {
+        frames: FrameSelection::Only(args.frame),
+        ..LoadOptions::default()
+    };
+    let result = (|| -> Result<Value, String> {
+        let image = imaging::load_path(&args.file, &options).map_err(|e| e.to_string())?;
+        let progress =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if args.method != SaliencyMethod::Occlusion {
+            progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let start = Instant::now();
+        let run = model
+            .saliency_map(
+                &image,
+                &request,
+                &mut |p| {
+                    progress.set_length(p.total as u64);
+                    progress.set_position(p.done as u64);
+                },
+                &|| false,
+            )
+            .map_err(|e| format!("{}: {e}", args.file.display()))?;
+        progress.finish_and_clear();
+        let map_ms = start.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let faithfulness = match request.deletion_fraction {
+            Some(f) => Some(model.faithfulness(&run, f).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let faithfulness_ms = t.elapsed().as_secs_f64() * 1e3;
+        let heatmap = Heatmap {
+            faithfulness,
+            ..run.heatmap
+        };
+        if let Some(out) = &args.out {
+            let rendered = render_frame(&image, args.frame, &WindowChoice::FileDefault)
+                .map_err(|e| e.to_string())?;
+            let blended = blend(&rendered, &heatmap, &style)?;
+            let caption = heatmap.caption();
+            let png = crate::output::png_with_text(
+                &blended,
+                &[
+                    ("Description", caption.as_str()),
+                    ("Software", concat!("Hilum ", env!("CARGO_PKG_VERSION"))),
+                    ("Disclaimer", "AI assistance; not a diagnosis"),
+                ],
+            )?;
+            crate::output::write_atomic(out, |w| w.write_all(&png))
+                .map_err(|e| format!("{}: cannot write: {e}", out.display()))?;
+        }
+        if let Some(raw) = &args.raw {
+            let npy = crate::output::npy_f32(
+                &heatmap.values,
+                heatmap.height as usize,
+                heatmap.width as usize,
+            );
+            crate::output::write_atomic(raw, |w| w.write_all(&npy))
+                .map_err(|e| format!("{}: cannot write: {e}", raw.display()))?;
+        }
+        Ok(saliency_json(
+            &args.file,
+            &heatmap,
+            json!({
+                "map": map_ms,
+                "faithfulness": faithfulness_ms,
+                "total": start.elapsed().as_secs_f64() * 1e3,
+            }),
+        ))
+    })();
+    match result {
+        Ok(v) if args.json => write_values(&[v], true),
+        Ok(v) => {
+            println!("{}", v["caption"].as_str().unwrap_or_default());
+            0
+        }
+        Err(e) => {
+            report(&e);
+            1
+        }
+    }
+}
+
 /// Runs `hilum models`; returns the process exit code.
 pub fn run_models(args: &RuntimeArgs) -> i32 {
     let mut models = Vec::new();
@@ -668,6 +863,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Info(args)) => run_info(&args),
         Some(Command::Render(args)) => run_render(&args),
         Some(Command::Classify(args)) => run_classify(&args),
+        Some(Command::Saliency(args)) => run_saliency(&args),
         Some(Command::Models(args)) => run_models(&args),
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::View { .. }) | None => {

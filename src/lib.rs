@@ -7,5 +7,6 @@ pub mod ai;
 pub mod cli;
 pub mod error;
 pub mod imaging;
+pub mod output;
 
 pub use error::{ImagingError, ImagingErrorKind, ImagingResult};
