@@ -51,21 +51,46 @@ fn bilinear(
     out
 }
 
-/// Resamples a map covering the model input (`rows × cols`, row-major) to
-/// the source image's grid (`source_width × source_height`).
-pub fn to_source_grid(map: &[f32], rows: u32, cols: u32, geometry: &InputGeometry) -> Vec<f32> {
+/// A model-space map's grid: cells of `cell_width × cell_height` input
+/// pixels from the input's top-left corner (a Grad-CAM feature map tiles
+/// the input; occlusion windows sit every stride).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapGrid {
+    /// Rows of cells.
+    pub rows: u32,
+    /// Columns of cells.
+    pub cols: u32,
+    /// Cell width in input pixels.
+    pub cell_width: f64,
+    /// Cell height in input pixels.
+    pub cell_height: f64,
+}
+
+impl MapGrid {
+    /// `rows × cols` cells tiling an input of `width × height`.
+    pub fn tiling(rows: u32, cols: u32, width: u32, height: u32) -> Self {
+        Self {
+            rows,
+            cols,
+            cell_width: width as f64 / cols as f64,
+            cell_height: height as f64 / rows as f64,
+        }
+    }
+}
+
+/// Resamples a model-space map (row-major, `grid.rows × grid.cols`) to the
+/// source image's grid (`source_width × source_height`).
+pub fn to_source_grid(map: &[f32], grid: MapGrid, geometry: &InputGeometry) -> Vec<f32> {
     let g = geometry;
-    let to_map = |input_size: u32, cells: u32, offset: u32, content: u32, source: u32| {
-        let cell = input_size as f64 / cells as f64;
+    let to_map = |cell: f64, offset: u32, content: u32, source: u32| {
         let scale = content as f64 / source as f64;
         move |source_centre: f64| (offset as f64 + source_centre * scale) / cell - 0.5
     };
     let xs = axis(
         g.source_width,
-        cols,
+        grid.cols,
         to_map(
-            g.input_width,
-            cols,
+            grid.cell_width,
             g.content_x,
             g.content_width,
             g.source_width,
@@ -73,34 +98,23 @@ pub fn to_source_grid(map: &[f32], rows: u32, cols: u32, geometry: &InputGeometr
     );
     let ys = axis(
         g.source_height,
-        rows,
+        grid.rows,
         to_map(
-            g.input_height,
-            rows,
+            grid.cell_height,
             g.content_y,
             g.content_height,
             g.source_height,
         ),
     );
-    bilinear(map, cols, &xs, &ys)
+    bilinear(map, grid.cols, &xs, &ys)
 }
 
-/// Resamples a map covering the model input to the input's own pixel grid
+/// Resamples a model-space map to the input's own pixel grid
 /// (`input_width × input_height`), as the deletion metric needs.
-pub fn to_input_grid(
-    map: &[f32],
-    rows: u32,
-    cols: u32,
-    input_width: u32,
-    input_height: u32,
-) -> Vec<f32> {
-    let xs = axis(input_width, cols, |c| {
-        c * cols as f64 / input_width as f64 - 0.5
-    });
-    let ys = axis(input_height, rows, |c| {
-        c * rows as f64 / input_height as f64 - 0.5
-    });
-    bilinear(map, cols, &xs, &ys)
+pub fn to_input_grid(map: &[f32], grid: MapGrid, input_width: u32, input_height: u32) -> Vec<f32> {
+    let xs = axis(input_width, grid.cols, |c| c / grid.cell_width - 0.5);
+    let ys = axis(input_height, grid.rows, |c| c / grid.cell_height - 0.5);
+    bilinear(map, grid.cols, &xs, &ys)
 }
 
 #[cfg(test)]
@@ -130,7 +144,7 @@ mod tests {
     fn a_map_the_size_of_the_source_comes_back_unchanged() {
         let map: Vec<f32> = (0..12).map(|v| v as f32).collect();
         let g = geometry(4, 3, 4, 3, (0, 0, 4, 3));
-        assert_eq!(to_source_grid(&map, 3, 4, &g), map);
+        assert_eq!(to_source_grid(&map, MapGrid::tiling(3, 4, 4, 3), &g), map);
     }
 
     #[test]
@@ -139,7 +153,7 @@ mod tests {
         // to a 10×10 input: the hot quarter is source x ≥ 20, y < 10.
         let map = [0.0, 1.0, 0.0, 0.0];
         let g = geometry(40, 20, 10, 10, (0, 0, 10, 10));
-        let out = to_source_grid(&map, 2, 2, &g);
+        let out = to_source_grid(&map, MapGrid::tiling(2, 2, 10, 10), &g);
         let at = |x: usize, y: usize| out[y * 40 + x];
         assert_eq!(at(39, 0), 1.0);
         assert_eq!(at(0, 19), 0.0);
@@ -155,7 +169,7 @@ mod tests {
         // middle cold must come back cold over the middle of the source.
         let map = [1.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0];
         let g = geometry(20, 10, 20, 20, (0, 5, 20, 10));
-        let out = to_source_grid(&map, 4, 2, &g);
+        let out = to_source_grid(&map, MapGrid::tiling(4, 2, 20, 20), &g);
         let mid = out[5 * 20 + 10];
         assert!(mid < 0.01, "{mid}");
     }

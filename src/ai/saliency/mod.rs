@@ -20,6 +20,7 @@ use serde::Serialize;
 
 use crate::imaging::Image;
 
+use self::geometry::MapGrid;
 use self::gradcam::FeatureMap;
 use self::input::InputPixels;
 use self::occlusion::{OcclusionSettings, PatchLayout, Progress};
@@ -174,7 +175,7 @@ pub struct SaliencyRun {
 /// A normalised map over the model input, before geometry.
 struct ModelSpaceMap {
     map: Vec<f32>,
-    grid: (u32, u32),
+    grid: MapGrid,
     settings: String,
     target: usize,
     base_probability: f32,
@@ -304,7 +305,12 @@ impl LoadedModel {
                 )?;
                 gradcam::normalise(&mut map);
                 let settings = layout.describe(&pixels.neutral, batch);
-                let grid = (pixels.height as u32, pixels.width as u32);
+                let grid = MapGrid {
+                    rows: layout.grid.1 as u32,
+                    cols: layout.grid.0 as u32,
+                    cell_width: layout.stride.0,
+                    cell_height: layout.stride.1,
+                };
                 ModelSpaceMap {
                     map,
                     grid,
@@ -315,18 +321,13 @@ impl LoadedModel {
             }
         };
         let g = prepared.geometry;
-        let values = geometry::to_source_grid(&model_space, grid.0, grid.1, &g);
-        let input_map = if grid == (pixels.height as u32, pixels.width as u32) {
-            model_space.clone()
-        } else {
-            geometry::to_input_grid(
-                &model_space,
-                grid.0,
-                grid.1,
-                pixels.width as u32,
-                pixels.height as u32,
-            )
-        };
+        let values = geometry::to_source_grid(&model_space, grid, &g);
+        let input_map = geometry::to_input_grid(
+            &model_space,
+            grid,
+            pixels.width as u32,
+            pixels.height as u32,
+        );
         let m = &self.manifest;
         let heatmap = Heatmap {
             method: request.method,
@@ -338,7 +339,7 @@ impl LoadedModel {
             height: g.source_height,
             values,
             model_space,
-            grid,
+            grid: (grid.rows, grid.cols),
             faithfulness: None,
             time_ms: start.elapsed().as_secs_f64() * 1e3,
         };
@@ -432,7 +433,12 @@ impl LoadedModel {
         );
         Ok(ModelSpaceMap {
             map: cam,
-            grid: (rows, cols),
+            grid: MapGrid::tiling(
+                rows,
+                cols,
+                self.manifest.input.width,
+                self.manifest.input.height,
+            ),
             settings,
             target,
             base_probability: probs[target],

@@ -11,10 +11,11 @@ use super::input::{InputPixels, RunBatch};
 /// Patch settings, in model-input pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct OcclusionSettings {
-    /// Patch side; `None` = a quarter of the input side (rounded up), so
-    /// the default 8 positions per axis overlap by half or more.
+    /// Patch side; `None` = twice the stride, so neighbouring patches
+    /// overlap by half.
     pub patch: Option<u32>,
-    /// Step between patches; `None` = what fits 8 positions per axis.
+    /// Step between patch centres; `None` = an eighth of the input side
+    /// (an 8×8 grid).
     pub stride: Option<u32>,
     /// Occluded inputs per inference run (capped by what the model's batch
     /// dimension allows).
@@ -34,55 +35,74 @@ impl Default for OcclusionSettings {
 /// Patches per axis of the default grid.
 pub const DEFAULT_GRID: u32 = 8;
 
-/// The patch size, stride and start positions along one axis of `size`.
-pub fn axis_positions(
+/// One axis of a patch layout: the patch, the stride, and the
+/// `[start, end)` of each window.
+pub type AxisWindows = (f64, f64, Vec<(u32, u32)>);
+
+/// The windows along one axis of `size` pixels: patch centres every
+/// `stride` pixels starting half a stride in, each window `patch` wide
+/// around its centre and clipped to the image. Windows near the border
+/// reach past it, so every pixel away from the outermost half-stride is
+/// covered by the same number of windows and the mean drop per pixel has
+/// no bias towards the border. Returns the patch, the stride and the
+/// `[start, end)` of each window.
+pub fn axis_windows(
     size: u32,
     patch: Option<u32>,
     stride: Option<u32>,
-) -> Result<(u32, u32, Vec<u32>), String> {
-    let patch = patch.unwrap_or_else(|| size.div_ceil(4)).clamp(1, size);
+) -> Result<AxisWindows, String> {
+    if size == 0 {
+        return Err("the model input has no pixels".into());
+    }
     let stride = match stride {
         Some(0) => return Err("the occlusion stride must be at least 1 pixel".into()),
-        Some(s) => s,
-        None => (size - patch).div_ceil(DEFAULT_GRID - 1).max(1),
+        Some(s) => s as f64,
+        None => size as f64 / DEFAULT_GRID as f64,
     };
-    let mut starts: Vec<u32> = (0..)
-        .map(|i| i * stride)
-        .take_while(|&s| s + patch <= size)
+    let patch = match patch {
+        Some(0) => return Err("the occlusion patch must be at least 1 pixel".into()),
+        Some(p) => p as f64,
+        None => 2.0 * stride,
+    };
+    let windows = (0..)
+        .map(|i| (i as f64 + 0.5) * stride)
+        // One window per stride-wide cell that starts inside the image.
+        .take_while(|&centre| centre - stride / 2.0 < size as f64)
+        .map(|centre| {
+            let start = (centre - patch / 2.0).round().max(0.0) as u32;
+            let end = ((centre + patch / 2.0).round() as u32).clamp(start + 1, size);
+            (start, end)
+        })
         .collect();
-    // The last patch ends at the edge, so every pixel is covered.
-    if starts.last().is_none_or(|&s| s + patch < size) {
-        starts.push(size - patch);
-    }
-    Ok((patch, stride, starts))
+    Ok((patch, stride, windows))
 }
 
-/// The patches of one run: `(x, y)` corners and the patch size.
+/// The patches of one run.
 #[derive(Debug, Clone)]
 pub struct PatchLayout {
-    /// Patch width and height.
-    pub patch: (u32, u32),
+    /// Nominal patch width and height.
+    pub patch: (f64, f64),
     /// Steps along x and y.
-    pub stride: (u32, u32),
-    /// Top-left corners, row by row.
-    pub corners: Vec<(u32, u32)>,
-    /// Positions per axis (columns, rows).
+    pub stride: (f64, f64),
+    /// Each window as `(x0, y0, x1, y1)`, end exclusive, row by row.
+    pub windows: Vec<(u32, u32, u32, u32)>,
+    /// Windows per axis (columns, rows).
     pub grid: (usize, usize),
 }
 
 impl PatchLayout {
     /// The layout for an input of `width × height`.
     pub fn new(width: u32, height: u32, settings: &OcclusionSettings) -> Result<Self, String> {
-        let (pw, sx, xs) = axis_positions(width, settings.patch, settings.stride)?;
-        let (ph, sy, ys) = axis_positions(height, settings.patch, settings.stride)?;
-        let corners = ys
+        let (pw, sx, xs) = axis_windows(width, settings.patch, settings.stride)?;
+        let (ph, sy, ys) = axis_windows(height, settings.patch, settings.stride)?;
+        let windows = ys
             .iter()
-            .flat_map(|&y| xs.iter().map(move |&x| (x, y)))
+            .flat_map(|&(y0, y1)| xs.iter().map(move |&(x0, x1)| (x0, y0, x1, y1)))
             .collect();
         Ok(Self {
             patch: (pw, ph),
             stride: (sx, sy),
-            corners,
+            windows,
             grid: (xs.len(), ys.len()),
         })
     }
@@ -94,7 +114,7 @@ impl PatchLayout {
             .map(|v| format!("{v:.3}"))
             .unwrap_or_default();
         format!(
-            "{}×{} patches of {}×{} input px, stride {}×{}, filled with mid-gray ({fill} in model units), batch {batch}",
+            "{}×{} patches of {:.0}×{:.0} input px, stride {:.1}×{:.1}, filled with mid-gray ({fill} in model units), batch {batch}",
             self.grid.0, self.grid.1, self.patch.0, self.patch.1, self.stride.0, self.stride.1
         )
     }
@@ -111,9 +131,10 @@ pub struct Progress {
 
 /// Runs occlusion on `input`, whose target probability is `base`: `run`
 /// evaluates a batch of `n` inputs and returns the target probability of
-/// each. Returns the sensitivity at every input pixel (the mean probability
-/// drop over the patches covering it, negatives cut to 0, not normalised).
-/// Cancellation is checked between batches and gives
+/// each. Returns, for each window (row by row, as in `layout`), the
+/// probability drop when it is hidden, negatives cut to 0: the map of
+/// Zeiler and Fergus (2014), sensitivity as a function of the occluder's
+/// position. Cancellation is checked between batches and gives
 /// `AiError::Cancelled`, never a partial map.
 #[allow(clippy::too_many_arguments)]
 pub fn sensitivity(
@@ -126,23 +147,20 @@ pub fn sensitivity(
     progress: &mut dyn FnMut(Progress),
     cancelled: &dyn Fn() -> bool,
 ) -> Result<Vec<f32>, AiError> {
-    let total = layout.corners.len();
-    let (w, h) = (pixels.width, pixels.height);
-    let mut drop_sum = vec![0f64; w * h];
-    let mut covered = vec![0u32; w * h];
+    let total = layout.windows.len();
     let batch = batch.max(1);
+    let mut drops = Vec::with_capacity(total);
     let mut buffer = Vec::with_capacity(batch * input.len());
-    for (chunk_index, chunk) in layout.corners.chunks(batch).enumerate() {
+    for chunk in layout.windows.chunks(batch) {
         if cancelled() {
             return Err(AiError::Cancelled);
         }
         buffer.clear();
-        for &(x, y) in chunk {
+        for &(x0, y0, x1, y1) in chunk {
             let start = buffer.len();
             buffer.extend_from_slice(input);
-            let (x, y) = (x as usize, y as usize);
-            let (pw, ph) = (layout.patch.0 as usize, layout.patch.1 as usize);
-            pixels.hide_rect(&mut buffer[start..], x, y, x + pw, y + ph);
+            let [x0, y0, x1, y1] = [x0, y0, x1, y1].map(|v| v as usize);
+            pixels.hide_rect(&mut buffer[start..], x0, y0, x1, y1);
         }
         let probabilities = run(&buffer, chunk.len())?;
         if probabilities.len() != chunk.len() {
@@ -152,35 +170,16 @@ pub fn sensitivity(
                 chunk.len()
             )));
         }
-        for (&(x, y), &p) in chunk.iter().zip(&probabilities) {
-            let drop = (base - p) as f64;
-            for row in y as usize..(y + layout.patch.1) as usize {
-                let line = row * w;
-                for col in x as usize..(x + layout.patch.0) as usize {
-                    drop_sum[line + col] += drop;
-                    covered[line + col] += 1;
-                }
-            }
-        }
+        drops.extend(probabilities.iter().map(|&p| (base - p).max(0.0)));
         progress(Progress {
-            done: chunk_index * batch + chunk.len(),
+            done: drops.len(),
             total,
         });
     }
     if cancelled() {
         return Err(AiError::Cancelled);
     }
-    Ok(drop_sum
-        .iter()
-        .zip(&covered)
-        .map(|(&s, &n)| {
-            if n == 0 {
-                0.0
-            } else {
-                (s / n as f64).max(0.0) as f32
-            }
-        })
-        .collect())
+    Ok(drops)
 }
 
 #[cfg(test)]
@@ -188,23 +187,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_default_grid_is_eight_overlapping_patches_to_the_edge() {
-        let (patch, stride, starts) = axis_positions(150, None, None).unwrap();
-        assert_eq!((patch, stride), (38, 16));
-        assert_eq!(starts.len(), 8);
-        assert_eq!(*starts.last().unwrap() + patch, 150);
-        assert!(stride < patch, "patches overlap");
-        let (patch, _, starts) = axis_positions(64, None, None).unwrap();
-        assert_eq!(starts.len(), 8);
-        assert_eq!(*starts.last().unwrap() + patch, 64);
+    fn the_default_grid_is_eight_half_overlapping_windows_per_axis() {
+        let (patch, stride, windows) = axis_windows(150, None, None).unwrap();
+        assert_eq!((patch, stride), (37.5, 18.75));
+        assert_eq!(windows.len(), 8);
+        assert_eq!(windows.first().unwrap().0, 0);
+        assert_eq!(windows.last().unwrap().1, 150);
+        // Away from the outer half-stride every pixel is under two windows.
+        for x in 10..140u32 {
+            let n = windows.iter().filter(|w| w.0 <= x && x < w.1).count();
+            assert_eq!(n, 2, "pixel {x}");
+        }
+        let (_, _, windows) = axis_windows(48, None, None).unwrap();
+        assert_eq!(windows.len(), 8);
     }
 
     #[test]
-    fn explicit_settings_cover_the_edge_and_a_zero_stride_is_refused() {
-        let (_, _, starts) = axis_positions(10, Some(4), Some(4)).unwrap();
-        assert_eq!(starts, vec![0, 4, 6]);
-        assert!(axis_positions(10, Some(4), Some(0)).is_err());
-        let (patch, _, starts) = axis_positions(10, Some(40), None).unwrap();
-        assert_eq!((patch, starts), (10, vec![0]));
+    fn explicit_settings_are_honoured_and_zero_is_refused() {
+        let (_, _, windows) = axis_windows(10, Some(4), Some(4)).unwrap();
+        assert_eq!(windows, vec![(0, 4), (4, 8), (8, 10)]);
+        let (_, _, windows) = axis_windows(10, Some(6), Some(4)).unwrap();
+        assert_eq!(windows, vec![(0, 5), (3, 9), (7, 10)]);
+        assert!(axis_windows(10, Some(4), Some(0)).is_err());
+        assert!(axis_windows(10, Some(0), Some(2)).is_err());
+        let (_, _, windows) = axis_windows(10, Some(40), Some(20)).unwrap();
+        assert_eq!(windows, vec![(0, 10)]);
     }
 }
