@@ -908,3 +908,49 @@ fn an_unknown_target_names_the_labels() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_worker_reports_occlusion_progress_and_honours_cancel() {
+    use hilum::ai::worker::ClassifierWorker;
+    use std::sync::Arc;
+    let manifest = Manifest::load(&default_manifest()).unwrap();
+    let worker = ClassifierWorker::spawn(manifest, RuntimeSettings::default());
+    let image = Arc::new(load_image(
+        &root().join("assets/chest-xray/person1951_bacteria_4882.jpeg"),
+    ));
+    let occlusion = SaliencyRequest {
+        method: SaliencyMethod::Occlusion,
+        occlusion: hilum::ai::saliency::occlusion::OcclusionSettings {
+            batch: 4,
+            ..Default::default()
+        },
+        ..SaliencyRequest::default()
+    };
+    // Queued behind a long occlusion run and cancelled before it starts.
+    let full = worker.submit_saliency(Arc::clone(&image), occlusion.clone());
+    let stale = worker.submit_saliency(Arc::clone(&image), occlusion.clone());
+    stale.cancel();
+    let mut last = None;
+    let heatmap = loop {
+        if let Some(p) = full.progress() {
+            last = Some(p);
+        }
+        if let Some(result) = full.try_result() {
+            break result.unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    assert_eq!(heatmap.method, SaliencyMethod::Occlusion);
+    assert_eq!(heatmap.grid, (8, 8));
+    assert!(heatmap.faithfulness.is_some());
+    let last = last.expect("progress was reported");
+    assert_eq!(last.total, 64);
+    assert!(matches!(stale.wait(), Err(AiError::Cancelled)));
+    // Cancelled while running: no map comes back.
+    let running = worker.submit_saliency(Arc::clone(&image), occlusion);
+    while running.progress().is_none() {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    running.cancel();
+    assert!(matches!(running.wait(), Err(AiError::Cancelled)));
+}
