@@ -16,11 +16,14 @@ use super::saliency::occlusion::Progress;
 use super::saliency::{Heatmap, SaliencyRequest};
 use super::{AiError, Classification};
 
+/// Work for the worker thread: its model and a cancel check.
+type Work = Box<dyn FnOnce(&mut LoadedModel, &dyn Fn() -> bool) + Send>;
+
 /// A request: runs on the worker with its model, or is answered with the
 /// reason the model could not load.
 struct Job {
     cancel: Arc<AtomicBool>,
-    run: Box<dyn FnOnce(&mut LoadedModel, &dyn Fn() -> bool) + Send>,
+    run: Work,
     fail: Box<dyn FnOnce(AiError) + Send>,
 }
 
