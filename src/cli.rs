@@ -194,6 +194,17 @@ pub struct BenchArgs {
     /// same input.
     #[arg(long)]
     pub save_input: Option<PathBuf>,
+    /// Also measure saliency on the first image: Grad-CAM against plain
+    /// classification, occlusion against batched inference, the deletion
+    /// metric, and resident memory over repeated runs.
+    #[arg(long)]
+    pub saliency: bool,
+    /// Occluded inputs per batch for the saliency measurements.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Repeated Grad-CAM and occlusion runs for the memory measurement.
+    #[arg(long, default_value_t = 100)]
+    pub memory_runs: usize,
     /// Engine settings.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -651,11 +662,17 @@ pub fn run_bench(args: &BenchArgs) -> i32 {
             model.classify(&loaded, &|| false)?;
             first_result.push(t.elapsed().as_secs_f64() * 1e3);
         }
+        let saliency = if args.saliency {
+            bench_saliency(&mut model, &first, args)?
+        } else {
+            Value::Null
+        };
         Ok(json!({
             "engine": model.engine.name(),
             "engine_detail": model.engine.describe(),
             "execution_provider": model.execution_provider.name,
             "threads": settings.threads(),
+            "saliency": saliency,
             "model_load_ms": model.load_ms,
             "iterations": args.iterations.max(1),
             "median_ms": {
@@ -818,6 +835,130 @@ pub fn run_saliency(args: &SaliencyArgs) -> i32 {
             1
         }
     }
+}
+
+/// Resident memory of this process in MiB (Linux; `None` elsewhere).
+fn resident_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The saliency part of `hilum bench`: medians in ms and their ratios.
+fn bench_saliency(
+    model: &mut LoadedModel,
+    image: &Image,
+    args: &BenchArgs,
+) -> Result<Value, ai::AiError> {
+    use std::time::Instant;
+    let iterations = args.iterations.max(1);
+    let timed = |f: &mut dyn FnMut() -> Result<(), ai::AiError>, n: usize| {
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            f()?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok::<f64, ai::AiError>(median(&mut times))
+    };
+    let gradcam = SaliencyRequest {
+        deletion_fraction: None,
+        ..SaliencyRequest::default()
+    };
+    let occlusion = SaliencyRequest {
+        method: SaliencyMethod::Occlusion,
+        occlusion: ai::saliency::occlusion::OcclusionSettings {
+            batch: args.batch,
+            ..Default::default()
+        },
+        ..gradcam.clone()
+    };
+    let mut no_progress = |_| {};
+    // Warm-up of every path.
+    for request in [&gradcam, &occlusion] {
+        model.saliency_map(image, request, &mut no_progress, &|| false)?;
+    }
+    let classify = timed(
+        &mut || model.classify(image, &|| false).map(drop),
+        iterations,
+    )?;
+    let gradcam_ms = timed(
+        &mut || {
+            model
+                .saliency_map(image, &gradcam, &mut no_progress, &|| false)
+                .map(drop)
+        },
+        iterations,
+    )?;
+    let occlusion_runs = (iterations / 5).max(3);
+    let mut layout = None;
+    let occlusion_ms = timed(
+        &mut || {
+            let run = model.saliency_map(image, &occlusion, &mut no_progress, &|| false)?;
+            layout = Some((run.heatmap.grid, run.heatmap.settings));
+            Ok(())
+        },
+        occlusion_runs,
+    )?;
+    let prepared = ai::preprocess::prepare(image, 0, &model.manifest)?;
+    let batch = args.batch.clamp(1, model.max_batch());
+    let mut shape = prepared.shape;
+    shape[0] = batch;
+    let batched_input: Vec<f32> = prepared
+        .data
+        .iter()
+        .copied()
+        .cycle()
+        .take(prepared.data.len() * batch)
+        .collect();
+    let scores = model.manifest.outputs.scores.clone();
+    let batch_ms = timed(
+        &mut || {
+            model
+                .run_outputs(&shape, &batched_input, &[&scores])
+                .map(drop)
+        },
+        occlusion_runs,
+    )?;
+    let (grid, occlusion_settings) = layout.unwrap_or_default();
+    let patches = (grid.0 * grid.1) as usize;
+    let budget = (patches.div_ceil(batch) + 1) as f64 * batch_ms;
+    let run = model.saliency_map(image, &gradcam, &mut no_progress, &|| false)?;
+    let fraction = ai::saliency::faithfulness::DEFAULT_FRACTION;
+    let faithfulness_ms = timed(
+        &mut || model.faithfulness(&run, fraction).map(drop),
+        occlusion_runs,
+    )?;
+    // Resident memory across repeated runs of both methods.
+    let mut memory = Vec::new();
+    for i in 1..=args.memory_runs.max(1) {
+        model.saliency_map(image, &gradcam, &mut no_progress, &|| false)?;
+        model.saliency_map(image, &occlusion, &mut no_progress, &|| false)?;
+        if [1, 10, 50, 100].contains(&i) || i == args.memory_runs {
+            memory.push(json!({"runs": i, "resident_mib": resident_mib()}));
+        }
+    }
+    Ok(json!({
+        "image_size": [run.heatmap.width, run.heatmap.height],
+        "median_ms": {
+            "classification": classify,
+            "gradcam_map": gradcam_ms,
+            "occlusion_map": occlusion_ms,
+            "batched_inference": batch_ms,
+            "deletion_metric": faithfulness_ms,
+        },
+        "gradcam_overhead_vs_classification": gradcam_ms / classify - 1.0,
+        "occlusion": {
+            "settings": occlusion_settings,
+            "patches": patches,
+            "batch": batch,
+            "budget_ms": budget,
+            "budget_rule": "(patches / batch + 1) batched inferences",
+            "ratio_to_budget": occlusion_ms / budget,
+        },
+        "memory": memory,
+    }))
 }
 
 /// Runs `hilum models`; returns the process exit code.
