@@ -119,15 +119,22 @@ impl Heatmap {
         );
         match &self.faithfulness {
             Some(f) => s.push_str(&format!(
-                "; deletion of top {:.0}%: probability −{:.3} (random pixels −{:.3})",
+                "; hiding the top {:.0}% of pixels changes the probability by {} (random {:.0}%: {})",
                 f.fraction * 100.0,
-                f.salient_drop,
-                f.random_drop
+                signed(-f.salient_drop),
+                f.fraction * 100.0,
+                signed(-f.random_drop)
             )),
             None => s.push_str("; faithfulness not measured"),
         }
         s
     }
+}
+
+/// `v` with an explicit sign (a true minus sign) and three decimals.
+fn signed(v: f32) -> String {
+    let text = format!("{v:+.3}");
+    text.replacen('-', "−", 1)
 }
 
 /// What to explain, and how.
@@ -487,5 +494,44 @@ impl LoadedModel {
             faithfulness,
             ..run.heatmap
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_caption_names_everything_and_signs_changes_once() {
+        let mut heatmap = Heatmap {
+            method: SaliencyMethod::Occlusion,
+            target_label: "PNEUMONIA".into(),
+            target_index: 1,
+            settings: "8×8 patches".into(),
+            model: "m 1".into(),
+            width: 1,
+            height: 1,
+            values: vec![1.0],
+            model_space: vec![1.0],
+            grid: (1, 1),
+            faithfulness: None,
+            time_ms: 0.0,
+        };
+        assert!(heatmap.caption().ends_with("faithfulness not measured"));
+        heatmap.faithfulness = Some(Faithfulness {
+            fraction: 0.1,
+            base_probability: 0.9,
+            salient_drop: 0.25,
+            random_drop: -0.04,
+        });
+        let caption = heatmap.caption();
+        assert!(
+            caption.starts_with("Occlusion sensitivity for PNEUMONIA (8×8 patches; m 1)"),
+            "{caption}"
+        );
+        assert!(
+            caption.ends_with("changes the probability by −0.250 (random 10%: +0.040)"),
+            "{caption}"
+        );
     }
 }
