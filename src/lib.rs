@@ -4,8 +4,10 @@
 //! the [`cli`] on top. See `DESIGN.md` for module ownership and invariants.
 
 pub mod ai;
+pub mod annotations;
 pub mod cli;
 pub mod error;
+pub mod fonts;
 pub mod imaging;
 
 pub use error::{ImagingError, ImagingErrorKind, ImagingResult};
