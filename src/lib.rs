@@ -9,5 +9,6 @@ pub mod cli;
 pub mod error;
 pub mod fonts;
 pub mod imaging;
+pub mod reports;
 
 pub use error::{ImagingError, ImagingErrorKind, ImagingResult};
