@@ -535,6 +535,23 @@ fn outputs_are_never_written_over_sources_or_existing_files_without_force() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(image::open(&png).is_ok());
+    let jpeg = dir.path().join("key.jpg");
+    let out = hilum(&["report", s(&source), "--no-ai", "--jpeg", s(&jpeg)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&jpeg).unwrap();
+    assert_eq!(
+        image::guess_format(&bytes).unwrap(),
+        image::ImageFormat::Jpeg
+    );
+    assert_eq!(
+        image::open(&jpeg).unwrap().width(),
+        768,
+        "the 128-pixel CT scaled 6×"
+    );
 }
 
 #[test]
