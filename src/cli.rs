@@ -3,6 +3,8 @@
 //! The output of `info` and `render` is a contract other tools rely on; see
 //! the README for the fields.
 
+pub mod report;
+
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -46,6 +48,11 @@ pub enum Command {
     /// Measure: classification latency on one engine (for the README's
     /// benchmarks; see benches/compare_ai.sh).
     Bench(BenchArgs),
+    /// Export a report: annotated key image, PDF, DICOM SR and Secondary
+    /// Capture, optionally de-identified.
+    Report(Box<report::ReportArgs>),
+    /// De-identify DICOM files into a folder (PS3.15 Basic Profile).
+    Anonymize(report::AnonymizeArgs),
     /// Open the viewer (not yet available in this build).
     View {
         /// Files or folders to open.
@@ -249,6 +256,21 @@ pub fn parse_window(text: &str) -> Result<Window, String> {
         return Err(format!("--window {text}: the width must be at least 1"));
     }
     Ok(Window::linear(center, width))
+}
+
+/// The window `--window CENTER,WIDTH` or `--preset NAME` asks for (the
+/// file's default without either).
+pub fn window_choice(window: Option<&str>, preset: Option<&str>) -> Result<WindowChoice, String> {
+    match (window, preset) {
+        (Some(w), _) => parse_window(w).map(WindowChoice::Explicit),
+        (None, Some(name)) => WindowChoice::from_preset(name).ok_or_else(|| {
+            format!(
+                "--preset {name}: unknown preset (choose from {})",
+                preset_names().join(", ")
+            )
+        }),
+        (None, None) => Ok(WindowChoice::FileDefault),
+    }
 }
 
 fn opt<T: serde::Serialize>(v: &Option<T>) -> Value {
@@ -469,25 +491,12 @@ pub fn run_info(args: &InfoArgs) -> i32 {
 
 /// Runs `hilum render`; returns the process exit code.
 pub fn run_render(args: &RenderArgs) -> i32 {
-    let choice = match (&args.window, &args.preset) {
-        (Some(w), _) => match parse_window(w) {
-            Ok(w) => WindowChoice::Explicit(w),
-            Err(e) => {
-                report(&e);
-                return 2;
-            }
-        },
-        (None, Some(name)) => match WindowChoice::from_preset(name) {
-            Some(c) => c,
-            None => {
-                report(&format!(
-                    "--preset {name}: unknown preset (choose from {})",
-                    preset_names().join(", ")
-                ));
-                return 2;
-            }
-        },
-        (None, None) => WindowChoice::FileDefault,
+    let choice = match window_choice(args.window.as_deref(), args.preset.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            report(&e);
+            return 2;
+        }
     };
     if let Err(e) = crate::output::check_output(&args.out, &[&args.file], args.force) {
         report(&e);
@@ -1007,6 +1016,8 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Saliency(args)) => run_saliency(&args),
         Some(Command::Models(args)) => run_models(&args),
         Some(Command::Bench(args)) => run_bench(&args),
+        Some(Command::Report(args)) => report::run_report(&args),
+        Some(Command::Anonymize(args)) => report::run_anonymize(&args),
         Some(Command::View { .. }) | None => {
             eprintln!("hilum: the viewer is not part of this build yet; see `hilum --help`");
             use clap::CommandFactory;

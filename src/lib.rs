@@ -4,9 +4,12 @@
 //! the [`cli`] on top. See `DESIGN.md` for module ownership and invariants.
 
 pub mod ai;
+pub mod annotations;
 pub mod cli;
 pub mod error;
+pub mod fonts;
 pub mod imaging;
 pub mod output;
+pub mod reports;
 
 pub use error::{ImagingError, ImagingErrorKind, ImagingResult};

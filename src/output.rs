@@ -5,22 +5,42 @@
 use std::io::Write;
 use std::path::Path;
 
-/// Refuses `out` when it exists (unless `force`) or is one of `sources`.
-pub fn check_output(out: &Path, sources: &[&Path], force: bool) -> Result<(), String> {
+/// Why `out` may not be written, if it may not: it is one of `sources`,
+/// it exists (unless `force`), it is a folder, or its folder is missing.
+pub fn refusal(out: &Path, sources: &[&Path], force: bool) -> Option<String> {
     let canonical = out.canonicalize().ok();
     if canonical.is_some() && sources.iter().any(|s| s.canonicalize().ok() == canonical) {
-        return Err(format!(
-            "{}: refusing to overwrite the source file",
-            out.display()
-        ));
+        return Some("refusing to overwrite a source file".into());
+    }
+    if out.is_dir() {
+        return Some("is a folder".into());
     }
     if out.exists() && !force {
-        return Err(format!(
-            "{}: output exists (use --force to overwrite)",
-            out.display()
+        return Some("output exists (use --force to overwrite)".into());
+    }
+    let dir = parent_dir(out);
+    if !dir.is_dir() {
+        return Some(format!(
+            "the target folder {} does not exist or is not a folder",
+            dir.display()
         ));
     }
-    Ok(())
+    None
+}
+
+/// [`refusal`] as an error message that names `out`.
+pub fn check_output(out: &Path, sources: &[&Path], force: bool) -> Result<(), String> {
+    match refusal(out, sources, force) {
+        Some(reason) => Err(format!("{}: {reason}", out.display())),
+        None => Ok(()),
+    }
+}
+
+/// The folder `path` is written in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    path.parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
 }
 
 /// Writes `path` atomically: `write` fills a temporary file in the same
@@ -29,11 +49,10 @@ pub fn write_atomic(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::NamedTempFile::new_in(dir)?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".hilum-")
+        .suffix(".part")
+        .tempfile_in(parent_dir(path))?;
     {
         let mut out = std::io::BufWriter::new(tmp.as_file());
         write(&mut out)?;

@@ -908,7 +908,8 @@ fn the_cli_writes_an_overlay_a_float32_map_and_labelled_json() {
     ]);
     assert_eq!(onto_source.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&onto_source.stderr).contains("refusing to overwrite the source")
+        String::from_utf8_lossy(&onto_source.stderr)
+            .contains("refusing to overwrite a source file")
     );
     assert!(image::open(&image).is_ok());
 }
@@ -969,4 +970,40 @@ fn the_worker_reports_occlusion_progress_and_honours_cancel() {
     }
     running.cancel();
     assert!(matches!(running.wait(), Err(AiError::Cancelled)));
+}
+
+#[test]
+fn a_report_carries_the_heatmap_and_its_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = root().join("assets/chest-xray/person1946_bacteria_4874.jpeg");
+    let (pdf, png) = (dir.path().join("r.pdf"), dir.path().join("key.png"));
+    let out = common::hilum(&[
+        "report",
+        image.to_str().unwrap(),
+        "--saliency",
+        "occlusion",
+        "--pdf",
+        pdf.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::process::Command::new("pdftotext")
+        .args(["-layout", pdf.to_str().unwrap(), "-"])
+        .output()
+        .expect("pdftotext (Debian poppler-utils) is installed");
+    let text = String::from_utf8_lossy(&text.stdout);
+    for needle in [
+        "Saliency method",
+        "Occlusion sensitivity",
+        "hiding the top",
+        "random",
+    ] {
+        assert!(text.contains(needle), "the PDF lacks {needle:?}:\n{text}");
+    }
+    assert!(image::open(&png).is_ok());
 }

@@ -131,10 +131,11 @@ impl Heatmap {
     }
 }
 
-/// `v` with an explicit sign (a true minus sign) and three decimals.
+/// `v` with an explicit sign and three decimals. The ASCII minus, because
+/// some fonts and text extractors drop U+2212 and a lost sign inverts the
+/// meaning.
 fn signed(v: f32) -> String {
-    let text = format!("{v:+.3}");
-    text.replacen('-', "−", 1)
+    format!("{v:+.3}")
 }
 
 /// What to explain, and how.
@@ -530,7 +531,7 @@ mod tests {
             "{caption}"
         );
         assert!(
-            caption.ends_with("changes the probability by −0.250 (random 10%: +0.040)"),
+            caption.ends_with("changes the probability by -0.250 (random 10%: +0.040)"),
             "{caption}"
         );
     }
