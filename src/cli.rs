@@ -225,7 +225,18 @@ pub struct RenderArgs {
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
-    /// Frame to render (0-based).
+    /// Frame and window.
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Which frame, with which window, as `render` and `report` show it.
+#[derive(Debug, Args, Clone)]
+pub struct DisplayArgs {
+    /// Frame to show (0-based).
     #[arg(long, default_value_t = 0)]
     pub frame: usize,
     /// Window as CENTER,WIDTH in modality units (e.g. -600,1500).
@@ -235,9 +246,13 @@ pub struct RenderArgs {
     /// liver, bone, brain, stroke.
     #[arg(long)]
     pub preset: Option<String>,
-    /// Overwrite OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
+}
+
+impl DisplayArgs {
+    /// The window these arguments ask for.
+    pub fn window_choice(&self) -> Result<WindowChoice, String> {
+        window_choice(self.window.as_deref(), self.preset.as_deref())
+    }
 }
 
 /// Parses `CENTER,WIDTH`.
@@ -491,7 +506,8 @@ pub fn run_info(args: &InfoArgs) -> i32 {
 
 /// Runs `hilum render`; returns the process exit code.
 pub fn run_render(args: &RenderArgs) -> i32 {
-    let choice = match window_choice(args.window.as_deref(), args.preset.as_deref()) {
+    let frame = args.display.frame;
+    let choice = match args.display.window_choice() {
         Ok(c) => c,
         Err(e) => {
             report(&e);
@@ -503,11 +519,11 @@ pub fn run_render(args: &RenderArgs) -> i32 {
         return 1;
     }
     let options = LoadOptions {
-        frames: FrameSelection::Only(args.frame),
+        frames: FrameSelection::Only(frame),
         ..LoadOptions::default()
     };
     let result = imaging::load_path(&args.file, &options)
-        .and_then(|image| render_frame(&image, args.frame, &choice))
+        .and_then(|image| render_frame(&image, frame, &choice))
         .and_then(|rendered| rendered.save_png(&args.out));
     match result {
         Ok(()) => 0,

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use serde_json::json;
 
-use super::{RuntimeArgs, load_model, report, window_choice};
+use super::{DisplayArgs, RuntimeArgs, load_model, report};
 use crate::ai::AiError;
 use crate::ai::saliency::{Heatmap, SaliencyMethod, SaliencyRequest};
 use crate::annotations::sidecar::SidecarStore;
@@ -56,15 +56,9 @@ pub struct ReportArgs {
     /// faithfulness, in the PDF and SR.
     #[arg(long, value_enum, conflicts_with = "no_ai")]
     pub saliency: Option<SaliencyMethod>,
-    /// Frame to report (0-based).
-    #[arg(long, default_value_t = 0)]
-    pub frame: usize,
-    /// Window as CENTER,WIDTH in modality units.
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "preset")]
-    pub window: Option<String>,
-    /// Named window (see `hilum render`).
-    #[arg(long)]
-    pub preset: Option<String>,
+    /// Frame and window of the key image.
+    #[command(flatten)]
+    pub display: DisplayArgs,
     /// The reader's impression.
     #[arg(long, default_value = "")]
     pub impression: String,
@@ -139,7 +133,8 @@ pub fn run_report(args: &ReportArgs) -> i32 {
         report(&"report: name at least one output (--pdf, --png, --jpeg, --sr, --sc)");
         return 2;
     }
-    let window = match window_choice(args.window.as_deref(), args.preset.as_deref()) {
+    let frame = args.display.frame;
+    let window = match args.display.window_choice() {
         Ok(w) => w,
         Err(e) => {
             report(&e);
@@ -147,7 +142,7 @@ pub fn run_report(args: &ReportArgs) -> i32 {
         }
     };
     let options = LoadOptions {
-        frames: FrameSelection::Only(args.frame),
+        frames: FrameSelection::Only(frame),
         ..LoadOptions::default()
     };
     let image = match imaging::load_path(&args.file, &options) {
@@ -175,7 +170,7 @@ pub fn run_report(args: &ReportArgs) -> i32 {
         if let Some(method) = args.saliency {
             let request = SaliencyRequest {
                 method,
-                frame: args.frame,
+                frame,
                 ..SaliencyRequest::default()
             };
             match model.explain(&image, &request, &mut |_| {}, &|| false) {
@@ -201,7 +196,7 @@ pub fn run_report(args: &ReportArgs) -> i32 {
         }
     };
     let mut key = KeyImage::plain(&image);
-    key.frame = args.frame;
+    key.frame = frame;
     key.window = window;
     key.annotations = annotations.as_ref();
     key.heatmap = heatmap.as_ref();

@@ -207,8 +207,7 @@ impl LoadedModel {
             .map_or(1, |d| if d > 0 { d as usize } else { usize::MAX })
     }
 
-    /// Target probabilities of `n` inputs laid end to end in `batch`,
-    /// run in chunks the model accepts.
+    /// Target probabilities of `n` inputs laid end to end in `batch`.
     fn target_probabilities(
         &mut self,
         prepared: &Prepared,
@@ -216,6 +215,21 @@ impl LoadedModel {
         n: usize,
         target: usize,
     ) -> Result<Vec<f32>, AiError> {
+        Ok(self
+            .batch_probabilities(prepared, batch, n)?
+            .into_iter()
+            .map(|p| p[target])
+            .collect())
+    }
+
+    /// Every label's probability for each of `n` inputs laid end to end in
+    /// `batch`, run in chunks the model accepts.
+    fn batch_probabilities(
+        &mut self,
+        prepared: &Prepared,
+        batch: &[f32],
+        n: usize,
+    ) -> Result<Vec<Vec<f32>>, AiError> {
         let per_input = batch.len() / n.max(1);
         let chunk = self.max_batch().max(1);
         let scores_name = self.manifest.outputs.scores.clone();
@@ -234,7 +248,7 @@ impl LoadedModel {
             out.extend(
                 scores
                     .chunks(labels)
-                    .map(|s| probabilities(&self.manifest, s)[target]),
+                    .map(|s| probabilities(&self.manifest, s)),
             );
         }
         Ok(out)
@@ -298,7 +312,9 @@ impl LoadedModel {
                     &request.occlusion,
                 )
                 .map_err(AiError::Unsupported)?;
-                let base_scores = self.target_probabilities_all(&prepared)?;
+                let base_scores = self
+                    .batch_probabilities(&prepared, &prepared.data, 1)?
+                    .remove(0);
                 let target = self.target_index(request.target.as_deref(), &base_scores)?;
                 let batch = request.occlusion.batch.clamp(1, self.max_batch());
                 let mut map = occlusion::sensitivity(
@@ -357,22 +373,6 @@ impl LoadedModel {
             prepared,
             base_probability: base,
         })
-    }
-
-    /// Every label's probability for one prepared input.
-    fn target_probabilities_all(&mut self, prepared: &Prepared) -> Result<Vec<f32>, AiError> {
-        let scores_name = self.manifest.outputs.scores.clone();
-        let (_, scores) = self
-            .run_outputs(&prepared.shape, &prepared.data, &[&scores_name])?
-            .remove(0);
-        if scores.len() != self.manifest.task.labels.len() {
-            return Err(AiError::Inference(format!(
-                "output {scores_name:?} has {} values for {} labels",
-                scores.len(),
-                self.manifest.task.labels.len()
-            )));
-        }
-        Ok(probabilities(&self.manifest, &scores))
     }
 
     /// Grad-CAM from one run.
