@@ -16,14 +16,12 @@
 mod generate;
 
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use criterion::Criterion;
 use egui_kittest::Harness;
 use hilum::app::Viewer;
 use hilum::app::ai_assist::AiAssist;
-use hilum::app::heatmap::{Heatmaps, SaliencyProvider};
 use hilum::app::settings::Settings;
 use hilum::app::viewport::color_image;
 use hilum::imaging::voi::Window;
@@ -38,7 +36,6 @@ fn viewer() -> Viewer {
     Viewer::new(
         settings,
         AiAssist::new(Err("no model in benchmarks".into())),
-        Heatmaps::new(Arc::new(SaliencyProvider)),
     )
 }
 
@@ -122,7 +119,8 @@ fn bench_window_level(c: &mut Criterion) {
 
 fn bench_stack(c: &mut Criterion) {
     let tmp = tempfile::tempdir().unwrap();
-    generate::write_series(tmp.path(), generate::SLICES);
+    // A clinical-size CT: 500 slices of 512×512.
+    generate::write_series_sized(tmp.path(), generate::SLICES, generate::CT_SIDE);
     let mut h = harness(viewer());
     h.step();
     let before = resident_bytes();
@@ -130,20 +128,13 @@ fn bench_stack(c: &mut Criterion) {
     let after = resident_bytes();
     let v = h.state();
     let raw: usize = v.library.images.iter().map(|i| i.image.pixel_bytes()).sum();
-    let thumbs: usize = v
-        .library
-        .images
-        .iter()
-        .filter_map(|i| i.thumbnail.as_ref().map(|t| t.pixels.len()))
-        .sum();
     let added = after.saturating_sub(before);
     println!(
-        "memory_500_slice_ct: raw pixel bytes {:.1} MiB, resident memory added {:.1} MiB, \
-         ratio {:.3} (thumbnails {:.2} MiB)",
+        "memory_500_slice_ct (512x512): raw pixel bytes {:.1} MiB, resident memory added \
+         {:.1} MiB, ratio {:.3}",
         raw as f64 / 1048576.0,
         added as f64 / 1048576.0,
         added as f64 / raw as f64,
-        thumbs as f64 / 1048576.0
     );
     let len = v.stack(0).len();
     assert_eq!(len, generate::SLICES);

@@ -4,12 +4,16 @@
 //! The output of `info` and `render` is a contract other tools rely on; see
 //! the README for the fields.
 
+pub mod report;
+
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 use serde_json::{Map, Value, json};
 
+use crate::ai::saliency::overlay::{Colormap, OverlayStyle, blend};
+use crate::ai::saliency::{Heatmap, SaliencyMethod, SaliencyRequest};
 use crate::ai::{
     self, Classification, EngineChoice, EpChoice, LoadedModel, Manifest, RuntimeSettings,
 };
@@ -44,11 +48,19 @@ pub enum Command {
     /// Classify images with an AI model (research and demonstration only,
     /// not a diagnosis).
     Classify(ClassifyArgs),
+    /// Show where a model looked: a saliency heatmap (Grad-CAM or
+    /// occlusion) with its faithfulness (research and demonstration only).
+    Saliency(SaliencyArgs),
     /// List the installed models and the inference runtime that is found.
     Models(RuntimeArgs),
     /// Measure: classification latency on one engine (for the README's
     /// benchmarks; see benches/compare_ai.sh).
     Bench(BenchArgs),
+    /// Export a report: annotated key image, PDF, DICOM SR and Secondary
+    /// Capture, optionally de-identified.
+    Report(Box<report::ReportArgs>),
+    /// De-identify DICOM files into a folder (PS3.15 Basic Profile).
+    Anonymize(report::AnonymizeArgs),
     /// Open the viewer (the same as giving paths with no subcommand).
     View {
         /// Files or folders to open.
@@ -123,6 +135,67 @@ pub struct ClassifyArgs {
     pub runtime: RuntimeArgs,
 }
 
+/// Arguments of `hilum saliency`.
+#[derive(Debug, Args)]
+pub struct SaliencyArgs {
+    /// The image file.
+    pub file: PathBuf,
+    /// A model: manifest file, folder with manifest.toml, or installed id
+    /// (default: the pneumonia-xception model).
+    #[arg(long)]
+    pub model: Option<PathBuf>,
+    /// The method: Grad-CAM (needs a feature-map output) or occlusion (any
+    /// classifier).
+    #[arg(long, value_enum, default_value_t = SaliencyMethod::GradCam)]
+    pub method: SaliencyMethod,
+    /// The label to explain (default: the finding with the highest
+    /// probability).
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Frame of a multi-frame image (0-based).
+    #[arg(long, default_value_t = 0)]
+    pub frame: usize,
+    /// Write the image as displayed with the heatmap blended in (PNG).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Write the heatmap as a float32 .npy array (rows, cols) of the source
+    /// image, values in [0, 1].
+    #[arg(long)]
+    pub raw: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Occlusion patch side in model-input pixels (default: a quarter of
+    /// the input side).
+    #[arg(long)]
+    pub patch: Option<u32>,
+    /// Occlusion stride in model-input pixels (default: 8 positions per
+    /// axis).
+    #[arg(long)]
+    pub stride: Option<u32>,
+    /// Occluded inputs per inference run.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Fraction of input pixels the deletion metric hides (0 skips it).
+    #[arg(long, default_value_t = ai::saliency::faithfulness::DEFAULT_FRACTION)]
+    pub deletion_fraction: f32,
+    /// Heatmap opacity in the overlay, 0 to 1.
+    #[arg(long, default_value_t = OverlayStyle::default().opacity)]
+    pub opacity: f32,
+    /// Heatmap values below this are not drawn, 0 to 1.
+    #[arg(long, default_value_t = OverlayStyle::default().threshold)]
+    pub threshold: f32,
+    /// Colormap of the overlay.
+    #[arg(long, value_enum, default_value_t = Colormap::Turbo)]
+    pub colormap: Colormap,
+    /// Overwrite outputs that exist.
+    #[arg(long)]
+    pub force: bool,
+    /// Engine settings.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
 /// Arguments of `hilum bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
@@ -140,6 +213,17 @@ pub struct BenchArgs {
     /// same input.
     #[arg(long)]
     pub save_input: Option<PathBuf>,
+    /// Also measure saliency on the first image: Grad-CAM against plain
+    /// classification, occlusion against batched inference, the deletion
+    /// metric, and resident memory over repeated runs.
+    #[arg(long)]
+    pub saliency: bool,
+    /// Occluded inputs per batch for the saliency measurements.
+    #[arg(long, default_value_t = 16)]
+    pub batch: usize,
+    /// Repeated Grad-CAM and occlusion runs for the memory measurement.
+    #[arg(long, default_value_t = 100)]
+    pub memory_runs: usize,
     /// Engine settings.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
@@ -153,7 +237,18 @@ pub struct RenderArgs {
     /// Output PNG.
     #[arg(long)]
     pub out: PathBuf,
-    /// Frame to render (0-based).
+    /// Frame and window.
+    #[command(flatten)]
+    pub display: DisplayArgs,
+    /// Overwrite OUT if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Which frame, with which window, as `render` and `report` show it.
+#[derive(Debug, Args, Clone)]
+pub struct DisplayArgs {
+    /// Frame to show (0-based).
     #[arg(long, default_value_t = 0)]
     pub frame: usize,
     /// Window as CENTER,WIDTH in modality units (e.g. -600,1500).
@@ -163,9 +258,13 @@ pub struct RenderArgs {
     /// liver, bone, brain, stroke.
     #[arg(long)]
     pub preset: Option<String>,
-    /// Overwrite OUT if it exists.
-    #[arg(long)]
-    pub force: bool,
+}
+
+impl DisplayArgs {
+    /// The window these arguments ask for.
+    pub fn window_choice(&self) -> Result<WindowChoice, String> {
+        window_choice(self.window.as_deref(), self.preset.as_deref())
+    }
 }
 
 /// Parses `CENTER,WIDTH`.
@@ -184,6 +283,21 @@ pub fn parse_window(text: &str) -> Result<Window, String> {
         return Err(format!("--window {text}: the width must be at least 1"));
     }
     Ok(Window::linear(center, width))
+}
+
+/// The window `--window CENTER,WIDTH` or `--preset NAME` asks for (the
+/// file's default without either).
+pub fn window_choice(window: Option<&str>, preset: Option<&str>) -> Result<WindowChoice, String> {
+    match (window, preset) {
+        (Some(w), _) => parse_window(w).map(WindowChoice::Explicit),
+        (None, Some(name)) => WindowChoice::from_preset(name).ok_or_else(|| {
+            format!(
+                "--preset {name}: unknown preset (choose from {})",
+                preset_names().join(", ")
+            )
+        }),
+        (None, None) => Ok(WindowChoice::FileDefault),
+    }
 }
 
 fn opt<T: serde::Serialize>(v: &Option<T>) -> Value {
@@ -404,51 +518,24 @@ pub fn run_info(args: &InfoArgs) -> i32 {
 
 /// Runs `hilum render`; returns the process exit code.
 pub fn run_render(args: &RenderArgs) -> i32 {
-    let choice = match (&args.window, &args.preset) {
-        (Some(w), _) => match parse_window(w) {
-            Ok(w) => WindowChoice::Explicit(w),
-            Err(e) => {
-                report(&e);
-                return 2;
-            }
-        },
-        (None, Some(name)) => match WindowChoice::from_preset(name) {
-            Some(c) => c,
-            None => {
-                report(&format!(
-                    "--preset {name}: unknown preset (choose from {})",
-                    preset_names().join(", ")
-                ));
-                return 2;
-            }
-        },
-        (None, None) => WindowChoice::FileDefault,
+    let frame = args.display.frame;
+    let choice = match args.display.window_choice() {
+        Ok(c) => c,
+        Err(e) => {
+            report(&e);
+            return 2;
+        }
     };
-    if args.out.exists() && !args.force {
-        report(&format!(
-            "{}: output exists (use --force to overwrite)",
-            args.out.display()
-        ));
-        return 1;
-    }
-    if args
-        .out
-        .canonicalize()
-        .ok()
-        .is_some_and(|o| Some(o) == args.file.canonicalize().ok())
-    {
-        report(&format!(
-            "{}: refusing to overwrite the source file",
-            args.out.display()
-        ));
+    if let Err(e) = crate::output::check_output(&args.out, &[&args.file], args.force) {
+        report(&e);
         return 1;
     }
     let options = LoadOptions {
-        frames: FrameSelection::Only(args.frame),
+        frames: FrameSelection::Only(frame),
         ..LoadOptions::default()
     };
     let result = imaging::load_path(&args.file, &options)
-        .and_then(|image| render_frame(&image, args.frame, &choice))
+        .and_then(|image| render_frame(&image, frame, &choice))
         .and_then(|rendered| rendered.save_png(&args.out));
     match result {
         Ok(()) => 0,
@@ -612,11 +699,17 @@ pub fn run_bench(args: &BenchArgs) -> i32 {
             model.classify(&loaded, &|| false)?;
             first_result.push(t.elapsed().as_secs_f64() * 1e3);
         }
+        let saliency = if args.saliency {
+            bench_saliency(&mut model, &first, args)?
+        } else {
+            Value::Null
+        };
         Ok(json!({
             "engine": model.engine.name(),
             "engine_detail": model.engine.describe(),
             "execution_provider": model.execution_provider.name,
             "threads": settings.threads(),
+            "saliency": saliency,
             "model_load_ms": model.load_ms,
             "iterations": args.iterations.max(1),
             "median_ms": {
@@ -635,6 +728,274 @@ pub fn run_bench(args: &BenchArgs) -> i32 {
             1
         }
     }
+}
+
+/// The JSON object `hilum saliency` prints.
+pub fn saliency_json(path: &std::path::Path, heatmap: &Heatmap, timing: Value) -> Value {
+    json!({
+        "path": path.display().to_string(),
+        "model": heatmap.model,
+        "method": heatmap.method,
+        "method_name": heatmap.method.display_name(),
+        "target": heatmap.target_label,
+        "settings": heatmap.settings,
+        "map_grid": [heatmap.grid.0, heatmap.grid.1],
+        "rows": heatmap.height,
+        "cols": heatmap.width,
+        "faithfulness": heatmap.faithfulness.map(|f| json!({
+            "metric": "deletion",
+            "fraction": f.fraction,
+            "base_probability": f.base_probability,
+            "salient_drop": f.salient_drop,
+            "random_drop": f.random_drop,
+        })),
+        "caption": heatmap.caption(),
+        "timing_ms": timing,
+        "notice": "AI assistance for research and demonstration; not a diagnosis",
+    })
+}
+
+/// Runs `hilum saliency`; returns the process exit code.
+pub fn run_saliency(args: &SaliencyArgs) -> i32 {
+    use std::time::Instant;
+    for out in [&args.out, &args.raw].into_iter().flatten() {
+        if let Err(e) = crate::output::check_output(out, &[&args.file], args.force) {
+            report(&e);
+            return 1;
+        }
+    }
+    if !(0.0..=1.0).contains(&args.deletion_fraction) {
+        report(&"--deletion-fraction must be between 0 and 1");
+        return 2;
+    }
+    let settings = args.runtime.settings();
+    let Some(mut model) = load_model(args.model.as_deref(), &settings) else {
+        return 1;
+    };
+    if let Some(reason) = &model.execution_provider.fallback_reason {
+        eprintln!("hilum: {reason}");
+    }
+    let request = SaliencyRequest {
+        method: args.method,
+        target: args.target.clone(),
+        frame: args.frame,
+        occlusion: ai::saliency::occlusion::OcclusionSettings {
+            patch: args.patch,
+            stride: args.stride,
+            batch: args.batch,
+        },
+        deletion_fraction: (args.deletion_fraction > 0.0).then_some(args.deletion_fraction),
+    };
+    let style = OverlayStyle {
+        opacity: args.opacity,
+        colormap: args.colormap,
+        threshold: args.threshold,
+    };
+    let options = LoadOptions {
+        frames: FrameSelection::Only(args.frame),
+        ..LoadOptions::default()
+    };
+    let result = (|| -> Result<Value, String> {
+        let image = imaging::load_path(&args.file, &options).map_err(|e| e.to_string())?;
+        let progress =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+        if args.method != SaliencyMethod::Occlusion {
+            progress.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        let start = Instant::now();
+        let run = model
+            .saliency_map(
+                &image,
+                &request,
+                &mut |p| {
+                    progress.set_length(p.total as u64);
+                    progress.set_position(p.done as u64);
+                },
+                &|| false,
+            )
+            .map_err(|e| format!("{}: {e}", args.file.display()))?;
+        progress.finish_and_clear();
+        let map_ms = start.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let faithfulness = match request.deletion_fraction {
+            Some(f) => Some(model.faithfulness(&run, f).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        let faithfulness_ms = t.elapsed().as_secs_f64() * 1e3;
+        let heatmap = Heatmap {
+            faithfulness,
+            ..run.heatmap
+        };
+        if let Some(out) = &args.out {
+            let rendered = render_frame(&image, args.frame, &WindowChoice::FileDefault)
+                .map_err(|e| e.to_string())?;
+            let blended = blend(&rendered, &heatmap, &style)?;
+            let caption = heatmap.caption();
+            let png = crate::output::png_with_text(
+                &blended,
+                &[
+                    ("Description", caption.as_str()),
+                    ("Software", concat!("Hilum ", env!("CARGO_PKG_VERSION"))),
+                    ("Disclaimer", "AI assistance; not a diagnosis"),
+                ],
+            )?;
+            crate::output::write_atomic(out, |w| w.write_all(&png))
+                .map_err(|e| format!("{}: cannot write: {e}", out.display()))?;
+        }
+        if let Some(raw) = &args.raw {
+            let npy = crate::output::npy_f32(
+                &heatmap.values,
+                heatmap.height as usize,
+                heatmap.width as usize,
+            );
+            crate::output::write_atomic(raw, |w| w.write_all(&npy))
+                .map_err(|e| format!("{}: cannot write: {e}", raw.display()))?;
+        }
+        Ok(saliency_json(
+            &args.file,
+            &heatmap,
+            json!({
+                "map": map_ms,
+                "faithfulness": faithfulness_ms,
+                "total": start.elapsed().as_secs_f64() * 1e3,
+            }),
+        ))
+    })();
+    match result {
+        Ok(v) if args.json => write_values(&[v], true),
+        Ok(v) => {
+            println!("{}", v["caption"].as_str().unwrap_or_default());
+            0
+        }
+        Err(e) => {
+            report(&e);
+            1
+        }
+    }
+}
+
+/// Resident memory of this process in MiB (Linux; `None` elsewhere).
+fn resident_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// The saliency part of `hilum bench`: medians in ms and their ratios.
+fn bench_saliency(
+    model: &mut LoadedModel,
+    image: &Image,
+    args: &BenchArgs,
+) -> Result<Value, ai::AiError> {
+    use std::time::Instant;
+    let iterations = args.iterations.max(1);
+    let timed = |f: &mut dyn FnMut() -> Result<(), ai::AiError>, n: usize| {
+        let mut times = Vec::with_capacity(n);
+        for _ in 0..n {
+            let t = Instant::now();
+            f()?;
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        Ok::<f64, ai::AiError>(median(&mut times))
+    };
+    let gradcam = SaliencyRequest {
+        deletion_fraction: None,
+        ..SaliencyRequest::default()
+    };
+    let occlusion = SaliencyRequest {
+        method: SaliencyMethod::Occlusion,
+        occlusion: ai::saliency::occlusion::OcclusionSettings {
+            batch: args.batch,
+            ..Default::default()
+        },
+        ..gradcam.clone()
+    };
+    let mut no_progress = |_| {};
+    // Warm-up of every path.
+    for request in [&gradcam, &occlusion] {
+        model.saliency_map(image, request, &mut no_progress, &|| false)?;
+    }
+    let classify = timed(
+        &mut || model.classify(image, &|| false).map(drop),
+        iterations,
+    )?;
+    let gradcam_ms = timed(
+        &mut || {
+            model
+                .saliency_map(image, &gradcam, &mut no_progress, &|| false)
+                .map(drop)
+        },
+        iterations,
+    )?;
+    let occlusion_runs = (iterations / 5).max(3);
+    let mut layout = None;
+    let occlusion_ms = timed(
+        &mut || {
+            let run = model.saliency_map(image, &occlusion, &mut no_progress, &|| false)?;
+            layout = Some((run.heatmap.grid, run.heatmap.settings));
+            Ok(())
+        },
+        occlusion_runs,
+    )?;
+    let prepared = ai::preprocess::prepare(image, 0, &model.manifest)?;
+    let batch = args.batch.clamp(1, model.max_batch());
+    let mut shape = prepared.shape;
+    shape[0] = batch;
+    let batched_input: Vec<f32> = prepared
+        .data
+        .iter()
+        .copied()
+        .cycle()
+        .take(prepared.data.len() * batch)
+        .collect();
+    let scores = model.manifest.outputs.scores.clone();
+    let batch_ms = timed(
+        &mut || {
+            model
+                .run_outputs(&shape, &batched_input, &[&scores])
+                .map(drop)
+        },
+        occlusion_runs,
+    )?;
+    let (grid, occlusion_settings) = layout.unwrap_or_default();
+    let patches = (grid.0 * grid.1) as usize;
+    let budget = (patches.div_ceil(batch) + 1) as f64 * batch_ms;
+    let run = model.saliency_map(image, &gradcam, &mut no_progress, &|| false)?;
+    let fraction = ai::saliency::faithfulness::DEFAULT_FRACTION;
+    let faithfulness_ms = timed(
+        &mut || model.faithfulness(&run, fraction).map(drop),
+        occlusion_runs,
+    )?;
+    // Resident memory across repeated runs of both methods.
+    let mut memory = Vec::new();
+    for i in 1..=args.memory_runs.max(1) {
+        model.saliency_map(image, &gradcam, &mut no_progress, &|| false)?;
+        model.saliency_map(image, &occlusion, &mut no_progress, &|| false)?;
+        if [1, 10, 50, 100].contains(&i) || i == args.memory_runs {
+            memory.push(json!({"runs": i, "resident_mib": resident_mib()}));
+        }
+    }
+    Ok(json!({
+        "image_size": [run.heatmap.width, run.heatmap.height],
+        "median_ms": {
+            "classification": classify,
+            "gradcam_map": gradcam_ms,
+            "occlusion_map": occlusion_ms,
+            "batched_inference": batch_ms,
+            "deletion_metric": faithfulness_ms,
+        },
+        "gradcam_overhead_vs_classification": gradcam_ms / classify - 1.0,
+        "occlusion": {
+            "settings": occlusion_settings,
+            "patches": patches,
+            "batch": batch,
+            "budget_ms": budget,
+            "budget_rule": "(patches / batch + 1) batched inferences",
+            "ratio_to_budget": occlusion_ms / budget,
+        },
+        "memory": memory,
+    }))
 }
 
 /// Runs `hilum models`; returns the process exit code.
@@ -680,8 +1041,11 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Info(args)) => run_info(&args),
         Some(Command::Render(args)) => run_render(&args),
         Some(Command::Classify(args)) => run_classify(&args),
+        Some(Command::Saliency(args)) => run_saliency(&args),
         Some(Command::Models(args)) => run_models(&args),
         Some(Command::Bench(args)) => run_bench(&args),
+        Some(Command::Report(args)) => report::run_report(&args),
+        Some(Command::Anonymize(args)) => report::run_anonymize(&args),
         Some(Command::View { paths, screenshot }) => {
             crate::app::run(crate::app::ViewerOptions { paths, screenshot })
         }

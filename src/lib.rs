@@ -4,9 +4,13 @@
 //! the [`cli`] and the [`app`] (the egui viewer) on top. See `DESIGN.md` for module ownership and invariants.
 
 pub mod ai;
+pub mod annotations;
 pub mod app;
 pub mod cli;
 pub mod error;
+pub mod fonts;
 pub mod imaging;
+pub mod output;
+pub mod reports;
 
 pub use error::{ImagingError, ImagingErrorKind, ImagingResult};

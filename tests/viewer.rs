@@ -2,6 +2,7 @@
 //! keys, the AI panel and the heatmap overlay, rendered headless (wgpu on
 //! Mesa's software rasteriser; no GPU needed).
 
+mod common;
 #[path = "../benches/generate/mod.rs"]
 mod generate;
 
@@ -15,14 +16,19 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use hilum::ai::classify::{Classification, Timing, findings};
 use hilum::ai::model::ExecutionProviderUsed;
-use hilum::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod};
+use hilum::ai::saliency::occlusion::Progress;
+use hilum::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod, SaliencyRequest};
 use hilum::ai::{AiError, EngineChoice, EpChoice, Manifest, RuntimeSettings};
+use hilum::annotations::Shape;
+use hilum::annotations::measure::{Calibration, length};
+use hilum::annotations::sidecar::SidecarStore;
 use hilum::app::Viewer;
-use hilum::app::ai_assist::{AiAssist, Classifier, PendingClassification, WorkerClassifier};
-use hilum::app::heatmap::{
-    HeatmapError, HeatmapProvider, HeatmapRequest, Heatmaps, SaliencyProvider,
+use hilum::app::ai_assist::{
+    AiAssist, Classifier, PendingClassification, PendingHeatmap, WorkerClassifier,
 };
+use hilum::app::annotate::Tool;
 use hilum::app::settings::Settings;
+use hilum::app::state::ViewTransform;
 use hilum::imaging::render::render_frame;
 use hilum::imaging::{Image, WindowChoice};
 
@@ -62,7 +68,6 @@ fn viewer_without_ai() -> Viewer {
     Viewer::new(
         settings(),
         AiAssist::new(Err("no model in this test".into())),
-        Heatmaps::new(Arc::new(SaliencyProvider)),
     )
 }
 
@@ -272,11 +277,7 @@ fn the_ai_panel_shows_probabilities_against_the_operating_point() {
         ..RuntimeSettings::default()
     };
     let classifier = WorkerClassifier::spawn(manifest(), settings);
-    let viewer = Viewer::new(
-        Settings::default(),
-        AiAssist::new(Ok(Box::new(classifier))),
-        Heatmaps::new(Arc::new(SaliencyProvider)),
-    );
+    let viewer = Viewer::new(Settings::default(), AiAssist::new(Ok(Box::new(classifier))));
     let mut h = harness(viewer);
     drop_files(&mut h, &[asset(CHEST)]);
     step_until(&mut h, "the classification", |v| v.ai.cached() == 1);
@@ -295,22 +296,112 @@ fn the_ai_panel_shows_probabilities_against_the_operating_point() {
     h.step();
     h.step();
     h.get_by_label_contains("Intended use");
-    // The shipped heatmap provider says heatmaps are unavailable; nothing
-    // is drawn.
+    // H asks the same worker for the model's Grad-CAM; it is drawn over
+    // the image with its label and faithfulness numbers.
+    h.get_by_label("Close model card").click();
+    h.step();
+    let before = h.render().unwrap();
     h.key_press(Key::H);
-    step_until(&mut h, "the heatmap answer", |v| {
-        v.active_image()
-            .zip(v.ai.model())
-            .and_then(|(i, m)| v.heatmaps.cached(i, m))
-            .is_some_and(|r| r.is_err())
+    step_until(&mut h, "the Grad-CAM heatmap", |v| {
+        v.current_heatmap().is_some()
     });
-    h.get_by_label_contains("Heatmap unavailable: heatmaps are not available in this build");
+    h.step();
+    let heatmap = h.state().current_heatmap().unwrap();
+    assert_eq!(heatmap.method, SaliencyMethod::GradCam);
+    assert_eq!(heatmap.target_label, "PNEUMONIA");
+    let image = Arc::clone(&h.state().library.images[0].image);
+    assert_eq!(
+        (heatmap.width, heatmap.height),
+        (image.pixels.columns, image.pixels.rows),
+        "the map is on the source grid"
+    );
+    assert!(heatmap.values.iter().any(|&v| v > 0.5));
+    h.get_by_label_contains("Grad-CAM for PNEUMONIA");
+    h.get_by_label_contains("Faithfulness: deleting the top 10%");
+    let after = h.render().unwrap();
+    let diff = crop_mean_difference(&before, &after, viewport_center(&h));
+    assert!(
+        diff > 2.0,
+        "the overlay did not show (mean difference {diff})"
+    );
 }
 
-/// A classifier that answers only when the test lets it.
+/// A classifier that answers only when the test lets it; its heatmaps are
+/// a left-to-right ramp, to test the overlay, and it records every
+/// saliency request and whether it was cancelled.
 struct SlowClassifier {
     manifest: Manifest,
     release: Arc<AtomicBool>,
+    saliency: Arc<Mutex<Vec<SaliencyCall>>>,
+}
+
+/// A saliency request the test classifier received: the image, the
+/// request, and whether it was cancelled.
+type SaliencyCall = (PathBuf, SaliencyRequest, Arc<AtomicBool>);
+
+impl SlowClassifier {
+    fn new(release: &Arc<AtomicBool>) -> Self {
+        Self {
+            manifest: manifest(),
+            release: Arc::clone(release),
+            saliency: Arc::default(),
+        }
+    }
+}
+
+struct RampPending {
+    release: Arc<AtomicBool>,
+    cancelled: Arc<AtomicBool>,
+    image: Arc<Image>,
+    request: SaliencyRequest,
+    manifest: Manifest,
+}
+
+impl PendingHeatmap for RampPending {
+    fn poll(&mut self) -> Option<Result<Heatmap, AiError>> {
+        if self.cancelled.load(Ordering::SeqCst) {
+            return Some(Err(AiError::Cancelled));
+        }
+        if !self.release.load(Ordering::SeqCst) {
+            return None;
+        }
+        let (w, h) = (self.image.pixels.columns, self.image.pixels.rows);
+        let values = (0..w * h).map(|i| (i % w) as f32 / w as f32).collect();
+        let target_label = self.request.target.clone().unwrap();
+        Some(Ok(Heatmap {
+            method: self.request.method,
+            target_index: self
+                .manifest
+                .task
+                .labels
+                .iter()
+                .position(|l| *l == target_label)
+                .unwrap(),
+            target_label,
+            settings: "test ramp".into(),
+            model: self.manifest.id.clone(),
+            width: w,
+            height: h,
+            values,
+            model_space: Vec::new(),
+            grid: (1, 1),
+            faithfulness: Some(Faithfulness {
+                fraction: 0.1,
+                base_probability: 0.9,
+                salient_drop: 0.5,
+                random_drop: 0.05,
+            }),
+            time_ms: 1.0,
+        }))
+    }
+
+    fn cancel(&self) {
+        self.cancelled.store(true, Ordering::SeqCst);
+    }
+
+    fn progress(&self) -> Option<Progress> {
+        Some(Progress { done: 3, total: 65 })
+    }
 }
 
 struct SlowPending {
@@ -354,6 +445,26 @@ impl Classifier for SlowClassifier {
         })
     }
 
+    fn submit_saliency(
+        &self,
+        image: Arc<Image>,
+        request: SaliencyRequest,
+    ) -> Box<dyn PendingHeatmap> {
+        let cancelled = Arc::new(AtomicBool::new(false));
+        self.saliency.lock().unwrap().push((
+            image.path.clone(),
+            request.clone(),
+            Arc::clone(&cancelled),
+        ));
+        Box::new(RampPending {
+            release: Arc::clone(&self.release),
+            cancelled,
+            image,
+            request,
+            manifest: self.manifest.clone(),
+        })
+    }
+
     fn model(&self) -> &Manifest {
         &self.manifest
     }
@@ -368,11 +479,7 @@ fn frames_keep_coming_while_inference_is_pending() {
     let release = Arc::new(AtomicBool::new(false));
     let viewer = Viewer::new(
         Settings::default(),
-        AiAssist::new(Ok(Box::new(SlowClassifier {
-            manifest: manifest(),
-            release: Arc::clone(&release),
-        }))),
-        Heatmaps::new(Arc::new(SaliencyProvider)),
+        AiAssist::new(Ok(Box::new(SlowClassifier::new(&release)))),
     );
     let mut h = harness(viewer);
     drop_files(&mut h, &[asset(CHEST)]);
@@ -412,69 +519,66 @@ fn frames_keep_coming_while_inference_is_pending() {
     h.get_by_label_contains("Out of scope: a CT given to a chest X-ray model");
 }
 
-/// A provider that returns a fixed left-to-right ramp, to test the overlay.
-struct RampProvider {
-    calls: Mutex<Vec<HeatmapRequest>>,
-}
-
-impl HeatmapProvider for RampProvider {
-    fn compute(
-        &self,
-        image: &Image,
-        model: &Manifest,
-        request: &HeatmapRequest,
-    ) -> Result<Heatmap, HeatmapError> {
-        self.calls.lock().unwrap().push(request.clone());
-        let (w, h) = (image.pixels.columns, image.pixels.rows);
-        let values = (0..w * h).map(|i| (i % w) as f32 / w as f32).collect();
-        Ok(Heatmap {
-            method: request.method,
-            target_label: model.task.labels[request.target_index].clone(),
-            target_index: request.target_index,
-            settings: "test ramp".into(),
-            model: model.id.clone(),
-            width: w,
-            height: h,
-            values,
-            model_space: Vec::new(),
-            grid: (1, 1),
-            faithfulness: Some(Faithfulness {
-                fraction: 0.1,
-                base_probability: 0.9,
-                salient_drop: 0.5,
-                random_drop: 0.05,
-            }),
-            time_ms: 1.0,
-        })
-    }
-}
-
 #[test]
-fn the_heatmap_toggle_draws_the_overlay_with_its_faithfulness() {
-    let release = Arc::new(AtomicBool::new(true));
-    let provider = Arc::new(RampProvider {
-        calls: Mutex::new(Vec::new()),
-    });
-    let viewer = Viewer::new(
-        settings(),
-        AiAssist::new(Ok(Box::new(SlowClassifier {
-            manifest: manifest(),
-            release,
-        }))),
-        Heatmaps::new(Arc::clone(&provider) as Arc<dyn HeatmapProvider>),
-    );
+fn the_heatmap_toggle_draws_the_overlay_and_a_switch_cancels_stale_work() {
+    let release = Arc::new(AtomicBool::new(false));
+    let classifier = SlowClassifier::new(&release);
+    let requests = Arc::clone(&classifier.saliency);
+    let viewer = Viewer::new(settings(), AiAssist::new(Ok(Box::new(classifier))));
     let mut h = harness(viewer);
-    drop_files(&mut h, &[asset(CHEST)]);
-    step_until(&mut h, "the image", |v| v.displayed(0).is_some());
+    drop_files(&mut h, &[asset(CHEST), asset("assets/CT_small.dcm")]);
+    step_until(&mut h, "both images", |v| {
+        v.library.series.len() == 2 && v.displayed(0).is_some() && !v.loading()
+    });
     let before = h.render().unwrap();
+    let first = h.state().active_image().unwrap().path.clone();
     h.key_press(Key::H);
     h.step();
-    step_until(&mut h, "the heatmap", |v| {
-        v.active_image()
-            .zip(v.ai.model())
-            .and_then(|(i, m)| v.heatmaps.cached(i, m))
-            .is_some_and(|r| r.is_ok())
-    });
+    h.step();
+    // Running: the panel shows the progress the worker reports.
+    h.get_by_label_contains("Computing heatmap… 3/65 occluded inputs");
+    {
+        let requests = requests.lock().unwrap();
+        assert_eq!(requests.len(), 1);
+        assert_eq!(requests[0].0, first);
+        assert_eq!(requests[0].1.method, SaliencyMethod::GradCam);
+        assert_eq!(requests[0].1.target.as_deref(), Some("PNEUMONIA"));
+    }
+    // Showing the other series cancels the first image's request and asks
+    // for the new one.
+    let other = h
+        .state()
+        .library
+        .series
+        .iter()
+        .map(|s| s.key.clone())
+        .find(|k| Some(k) != h.state().viewports[0].series.as_ref())
+        .unwrap();
+    h.state_mut().viewports[0].series = Some(other);
+    h.step();
+    h.step();
+    {
+        let requests = requests.lock().unwrap();
+        assert_eq!(requests.len(), 2, "no request for the new image");
+        assert!(
+            requests[0].2.load(Ordering::SeqCst),
+            "the stale request was not cancelled"
+        );
+        assert_ne!(requests[1].0, first);
+    }
+    // Back to the first image, and the ramp arrives: drawn with its label.
+    let back = h
+        .state()
+        .library
+        .series
+        .iter()
+        .find(|s| h.state().library.images[s.stack[0].image].image.path == first)
+        .unwrap()
+        .key
+        .clone();
+    h.state_mut().viewports[0].series = Some(back);
+    release.store(true, Ordering::SeqCst);
+    step_until(&mut h, "the heatmap", |v| v.current_heatmap().is_some());
     h.step();
     let after = h.render().unwrap();
     let c = viewport_center(&h);
@@ -485,18 +589,322 @@ fn the_heatmap_toggle_draws_the_overlay_with_its_faithfulness() {
     );
     h.get_by_label_contains("Grad-CAM for PNEUMONIA");
     h.get_by_label_contains("Faithfulness: deleting the top 10%");
-    assert_eq!(
-        provider.calls.lock().unwrap()[0],
-        HeatmapRequest {
-            method: SaliencyMethod::GradCam,
-            target_index: 1
-        }
-    );
     h.key_press(Key::H);
     h.step();
     h.step();
     let hidden = h.render().unwrap();
     assert!(crop_mean_difference(&before, &hidden, c) < 1.0);
+}
+
+fn primary_drag(h: &mut Harness<'static, Viewer>, from: Pos2, to: Pos2) {
+    h.event(Event::PointerMoved(from));
+    h.step();
+    h.event(Event::PointerButton {
+        pos: from,
+        button: PointerButton::Primary,
+        pressed: true,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    for i in 1..=8 {
+        h.event(Event::PointerMoved(from + (to - from) * (i as f32 / 8.0)));
+        h.step();
+    }
+    h.event(Event::PointerButton {
+        pos: to,
+        button: PointerButton::Primary,
+        pressed: false,
+        modifiers: Modifiers::NONE,
+    });
+    h.step();
+    h.step();
+}
+
+fn click(h: &mut Harness<'static, Viewer>, at: Pos2) {
+    h.event(Event::PointerMoved(at));
+    h.step();
+    for pressed in [true, false] {
+        h.event(Event::PointerButton {
+            pos: at,
+            button: PointerButton::Primary,
+            pressed,
+            modifiers: Modifiers::NONE,
+        });
+    }
+    h.step();
+    h.step();
+}
+
+/// The viewport-1 transform as the viewer draws it now.
+fn transform(h: &Harness<'static, Viewer>) -> ViewTransform {
+    let rect = h.get_by_label("Viewport 1").rect();
+    let v = h.state();
+    let image = &v.library.images[0].image;
+    ViewTransform::new(
+        &v.viewports[0].view,
+        [image.pixels.columns as f32, image.pixels.rows as f32],
+        [rect.center().x, rect.center().y],
+        [rect.width(), rect.height()],
+    )
+}
+
+/// True when a selected-annotation (cyan) pixel is drawn within 3 pixels
+/// of `p` on `screen`.
+fn cyan_near(screen: &image::RgbaImage, p: [f32; 2]) -> bool {
+    let (x, y) = (p[0].round() as i64, p[1].round() as i64);
+    (-3..=3).any(|dy| {
+        (-3..=3).any(|dx| {
+            let q = screen.get_pixel((x + dx) as u32, (y + dy) as u32);
+            q[0] < 150 && q[1] > 150 && q[2] > 170
+        })
+    })
+}
+
+#[test]
+fn a_length_measurement_survives_zoom_undo_and_a_restart_and_is_exported() {
+    let data = tempfile::tempdir().unwrap();
+    let store = SidecarStore::at(data.path().join("annotations"));
+    let source = asset("assets/CT_small.dcm");
+    let source_bytes = std::fs::read(&source).unwrap();
+    let mut h = harness(viewer_without_ai().with_annotation_store(store.clone()));
+    drop_files(&mut h, std::slice::from_ref(&source));
+    step_until(&mut h, "the CT", |v| v.displayed(0).is_some());
+
+    // L picks the length tool; a drag draws one in image coordinates.
+    h.key_press(Key::L);
+    h.step();
+    assert_eq!(h.state().annotator.tool, Tool::Length);
+    let c = viewport_center(&h);
+    primary_drag(
+        &mut h,
+        c - egui::vec2(80.0, 20.0),
+        c + egui::vec2(80.0, 20.0),
+    );
+    let set = h.state().annotator.of(0).unwrap().set.clone();
+    assert_eq!(set.annotations.len(), 1, "{set:?}");
+    let Shape::Length { start, end } = set.annotations[0].shape else {
+        panic!("not a length: {set:?}")
+    };
+    let image = Arc::clone(&h.state().library.images[0].image);
+    let expected = length(&Calibration::of(&image.metadata), start, end);
+    assert_eq!(expected.unit, "mm", "CT_small has Pixel Spacing");
+    let text = format!("Length #1: {:.1} mm", expected.value);
+    h.get_by_label(&text);
+    // The drawn line sits on the stored points.
+    let screen = h.render().unwrap();
+    let t = transform(&h);
+    let mid = |t: &ViewTransform| {
+        t.to_screen(
+            ((start.x + end.x) / 2.0) as f32,
+            ((start.y + end.y) / 2.0) as f32,
+        )
+    };
+    assert!(cyan_near(&screen, mid(&t)), "the line is not drawn");
+
+    // Zoom in twice: the stored points do not move, the measurement is the
+    // same, and the line is drawn where the transform puts those points.
+    h.key_press(Key::Plus);
+    h.step();
+    h.key_press(Key::Plus);
+    h.step();
+    h.step();
+    let zoomed = transform(&h);
+    assert!(
+        zoomed.scale > t.scale * 1.5,
+        "{} vs {}",
+        zoomed.scale,
+        t.scale
+    );
+    assert_eq!(h.state().annotator.of(0).unwrap().set, set);
+    h.get_by_label(&text);
+    let screen = h.render().unwrap();
+    assert!(
+        cyan_near(&screen, mid(&zoomed)),
+        "the line moved off its points"
+    );
+
+    // Delete, undo, redo.
+    h.key_press(Key::Delete);
+    h.step();
+    assert!(h.state().annotator.of(0).unwrap().set.is_empty());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.step();
+    assert_eq!(h.state().annotator.of(0).unwrap().set, set);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.step();
+    assert!(
+        h.state()
+            .annotator
+            .of(0)
+            .unwrap()
+            .set
+            .annotations
+            .is_empty()
+    );
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
+    h.step();
+    assert_eq!(h.state().annotator.of(0).unwrap().set, set);
+
+    // Saved to the sidecar (by the background saver), never to the source.
+    let start_wait = Instant::now();
+    let saved = loop {
+        h.step();
+        if let Ok(Some(saved)) = store.load_for(&image)
+            && saved == set
+        {
+            break saved;
+        }
+        assert!(start_wait.elapsed() < Duration::from_secs(30), "not saved");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(std::fs::read(&source).unwrap(), source_bytes);
+
+    // A new viewer on the same data folder shows it again.
+    let mut again = harness(viewer_without_ai().with_annotation_store(store));
+    drop_files(&mut again, std::slice::from_ref(&source));
+    step_until(&mut again, "the CT again", |v| {
+        v.displayed(0).is_some() && v.annotator.of(0).is_some()
+    });
+    assert_eq!(again.state().annotator.of(0).unwrap().set, saved);
+    again.get_by_label(&text);
+
+    // Ctrl+E opens the export dialog; the PDF and key image carry the
+    // measurement and the impression.
+    let out = tempfile::tempdir().unwrap();
+    again.key_press_modifiers(Modifiers::COMMAND, Key::E);
+    again.step();
+    again.get_by_label("PDF report");
+    {
+        let dialog = &mut again.state_mut().export;
+        dialog.folder = out.path().display().to_string();
+        dialog.base_name = "reading".into();
+        dialog.impression = "No focal consolidation.".into();
+        dialog.reader = "Dr Test".into();
+    }
+    again.step();
+    again.get_by_label("Export now").click();
+    step_until(&mut again, "the export", |v| v.export.outcome.is_some());
+    let outcome = again.state().export.outcome.clone().unwrap();
+    let exported = outcome.expect("export failed");
+    assert_eq!(
+        exported.files,
+        vec![
+            out.path().join("reading.png"),
+            out.path().join("reading.pdf")
+        ]
+    );
+    again.get_by_label("Exported 2 files:");
+    let mut pdftotext = common::tool("pdftotext", "poppler-utils");
+    pdftotext.args([
+        "-layout",
+        out.path().join("reading.pdf").to_str().unwrap(),
+        "-",
+    ]);
+    let (ok, pdf, err) = common::run_tool(pdftotext);
+    assert!(ok, "{err}");
+    assert!(pdf.contains("No focal consolidation."), "{pdf}");
+    assert!(pdf.contains("Dr Test"), "{pdf}");
+    assert!(pdf.contains(&format!("{:.1} mm", expected.value)), "{pdf}");
+    let key = image::open(out.path().join("reading.png")).unwrap();
+    assert!(key.width() >= 128);
+
+    // De-identified, the same export names no patient; an existing file is
+    // not replaced without the switch.
+    again.state_mut().export.deidentify = true;
+    again.step();
+    again.get_by_label("Export now").click();
+    step_until(&mut again, "the refused export", |v| {
+        v.export.outcome.as_ref().is_some_and(|o| o.is_err())
+    });
+    again.get_by_label_contains("Export failed: ");
+    again.state_mut().export.overwrite = true;
+    again.step();
+    again.get_by_label("Export now").click();
+    step_until(&mut again, "the de-identified export", |v| {
+        v.export.outcome.as_ref().is_some_and(|o| o.is_ok())
+    });
+    let mut pdftotext = common::tool("pdftotext", "poppler-utils");
+    pdftotext.args([
+        "-layout",
+        out.path().join("reading.pdf").to_str().unwrap(),
+        "-",
+    ]);
+    let (_, pdf, _) = common::run_tool(pdftotext);
+    let name = image.metadata.patient_name.clone().unwrap();
+    let family = name.split('^').next().unwrap();
+    assert!(!family.is_empty() && !pdf.contains(family), "{pdf}");
+}
+
+#[test]
+fn roi_angle_and_text_tools_measure_in_modality_units() {
+    let mut h = harness(viewer_without_ai());
+    drop_files(&mut h, &[asset("assets/CT_small.dcm")]);
+    step_until(&mut h, "the CT", |v| v.displayed(0).is_some());
+    let c = viewport_center(&h);
+    // Ellipse ROI: mean/SD/min/max in HU and an area in mm².
+    h.key_press(Key::O);
+    h.step();
+    primary_drag(
+        &mut h,
+        c - egui::vec2(60.0, 40.0),
+        c + egui::vec2(60.0, 40.0),
+    );
+    h.get_by_label_contains("Ellipse ROI #1: mean ");
+    let roi = h.get_by_label_contains("Ellipse ROI #1: mean ");
+    let text = format!("{roi:?}");
+    assert!(text.contains(" HU") && text.contains("mm²"), "{text}");
+    // Rectangle ROI.
+    h.key_press(Key::B);
+    h.step();
+    primary_drag(
+        &mut h,
+        c - egui::vec2(30.0, 30.0),
+        c + egui::vec2(10.0, 50.0),
+    );
+    h.get_by_label_contains("Rectangle ROI #2: mean ");
+    // Angle: the first arm by a drag, the second end by a click; a right
+    // angle here.
+    h.key_press(Key::G);
+    h.step();
+    primary_drag(&mut h, c + egui::vec2(100.0, 0.0), c);
+    h.event(Event::PointerMoved(c + egui::vec2(0.0, -100.0)));
+    h.step();
+    click(&mut h, c + egui::vec2(0.0, -100.0));
+    h.get_by_label_contains("Angle #3: 90.0°");
+    // Text: a click, then the note is typed.
+    h.key_press(Key::N);
+    h.step();
+    click(&mut h, c + egui::vec2(-100.0, 60.0));
+    h.get_by_label("Annotation text");
+    if let Some((_, _, hilum::app::annotate::Draft::Text { text, .. })) =
+        h.state_mut().annotator.draft.as_mut()
+    {
+        *text = "nodule?".into();
+    }
+    h.step();
+    h.get_by_label("Add note").click();
+    h.step();
+    h.step();
+    h.get_by_label("Text #4: nodule?");
+    // Esc returns to select / pan, and a click picks the angle's vertex.
+    h.key_press(Key::Escape);
+    h.step();
+    assert_eq!(h.state().annotator.tool, Tool::Navigate);
+    click(&mut h, c);
+    assert_eq!(
+        h.state().annotator.selected.map(|(_, id)| id.0),
+        Some(3),
+        "the angle was not picked: {:?}",
+        h.state().annotator.of(0).unwrap().set
+    );
+    // Dragging the selected angle's vertex handle edits it (undoable).
+    primary_drag(&mut h, c, c + egui::vec2(0.0, 100.0));
+    let label = h.get_by_label_contains("Angle #3: ");
+    assert!(!format!("{label:?}").contains("90.0°"), "{label:?}");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
+    h.step();
+    h.step();
+    h.get_by_label_contains("Angle #3: 90.0°");
 }
 
 #[test]

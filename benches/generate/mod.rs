@@ -35,11 +35,74 @@ pub const SLICES: usize = 500;
 /// Root of the generated UIDs.
 pub const UID_ROOT: &str = "1.2.826.0.1.3680043.8.498.4242";
 
+/// Side of a full-size CT slice.
+pub const CT_SIDE: u32 = 512;
+
 /// Writes a `slices`-slice CT series (copies of `CT_small.dcm` with new SOP
 /// Instance UID, Instance Number and z position 1.25 mm apart) under
 /// shuffled file names.
 pub fn write_series(dir: &Path, slices: usize) {
     let template = dicom_object::open_file(ct_template()).expect("CT_small.dcm opens");
+    write_series_from(dir, slices, template);
+}
+
+/// Like [`write_series`], with each slice enlarged to `side`×`side`
+/// (nearest neighbour, Pixel Spacing scaled to match): the size of a
+/// clinical CT slice for memory measurements.
+pub fn write_series_sized(dir: &Path, slices: usize, side: u32) {
+    let mut template = dicom_object::open_file(ct_template()).expect("CT_small.dcm opens");
+    let rows = template
+        .element(tags::ROWS)
+        .unwrap()
+        .to_int::<u32>()
+        .unwrap();
+    let columns = template
+        .element(tags::COLUMNS)
+        .unwrap()
+        .to_int::<u32>()
+        .unwrap();
+    let bytes = template
+        .element(tags::PIXEL_DATA)
+        .unwrap()
+        .to_bytes()
+        .unwrap();
+    let samples: Vec<u16> = bytes
+        .chunks_exact(2)
+        .map(|b| u16::from_le_bytes([b[0], b[1]]))
+        .collect();
+    let pixels: Vec<u16> = (0..side * side)
+        .map(|i| {
+            let (x, y) = (i % side, i / side);
+            samples[((y * rows / side) * columns + x * columns / side) as usize]
+        })
+        .collect();
+    let spacing = template
+        .element(tags::PIXEL_SPACING)
+        .unwrap()
+        .to_multi_float64()
+        .unwrap();
+    let us = |tag, v: u16| InMemElement::new(tag, VR::US, PrimitiveValue::from(v));
+    template.put(us(tags::ROWS, side as u16));
+    template.put(us(tags::COLUMNS, side as u16));
+    template.put(InMemElement::new(
+        tags::PIXEL_SPACING,
+        VR::DS,
+        PrimitiveValue::Strs(
+            spacing
+                .iter()
+                .map(|v| format!("{:.6}", v * rows as f64 / side as f64))
+                .collect(),
+        ),
+    ));
+    template.put(InMemElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U16(pixels.into()),
+    ));
+    write_series_from(dir, slices, template);
+}
+
+fn write_series_from(dir: &Path, slices: usize, template: dicom_object::DefaultDicomObject) {
     let ipp = template
         .element(tags::IMAGE_POSITION_PATIENT)
         .expect("CT_small has Image Position (Patient)")

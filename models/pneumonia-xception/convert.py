@@ -169,6 +169,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 OUT_MODEL = HERE / "model.onnx"
 OUT_REFERENCE = HERE / "reference.json"
+OUT_INPUTS = HERE / "gradcam-inputs"
 ASSET_DIR = REPO / "assets" / "chest-xray"
 
 ASSET_README = """\
@@ -249,6 +250,36 @@ def preprocess(path: Path) -> np.ndarray:
             img = img.resize((IMG_SIZE, IMG_SIZE), Image.NEAREST)  # aspect not kept
         x = np.asarray(img, dtype=np.float32)
     return x / np.float32(127.5) - np.float32(1.0)
+
+
+def model_input_image(path: Path) -> Image.Image:
+    """The 8-bit RGB 150x150 image ``preprocess`` scales: what the model sees."""
+    with Image.open(path) as img:
+        img = img.convert("RGB") if img.mode != "RGB" else img.copy()
+        if img.size != (IMG_SIZE, IMG_SIZE):
+            img = img.resize((IMG_SIZE, IMG_SIZE), Image.NEAREST)
+    return img
+
+
+def save_model_inputs(jpegs: list[Path], expected_sha256: dict[str, str]) -> None:
+    """Writes the Grad-CAM reference images' model inputs as PNG to OUT_INPUTS.
+
+    The Grad-CAM parity test feeds these to Hilum, so it compares Grad-CAM on
+    the very input the references were computed from, independent of JPEG
+    decoders (PIL/libjpeg and Rust decoders differ by a grey level here and
+    there, and Grad-CAM is sensitive to that). Each file is checked against
+    the recorded SHA-256 of the float32 input tensor.
+    """
+    OUT_INPUTS.mkdir(exist_ok=True)
+    for p in jpegs:
+        if p.name not in GRADCAM_IMAGES:
+            continue
+        img = model_input_image(p)
+        x = np.asarray(img, dtype=np.float32) / np.float32(127.5) - np.float32(1.0)
+        if sha256_bytes(x.tobytes()) != expected_sha256[p.name]:
+            sys.exit(f"{p.name}: model input differs from the recorded input_sha256")
+        img.save(OUT_INPUTS / (Path(p.name).stem + ".png"), optimize=True)
+    print(f"wrote {len(GRADCAM_IMAGES)} model inputs to {OUT_INPUTS}", flush=True)
 
 
 def check_versions(strict: bool) -> dict:
@@ -620,7 +651,15 @@ def main() -> None:
     ap.add_argument("--wheel", type=Path, help="use this already downloaded wheel")
     ap.add_argument("--no-assets", action="store_true", help="do not copy JPEGs to assets/chest-xray")
     ap.add_argument("--allow-other-versions", action="store_true")
+    ap.add_argument("--model-inputs-only", action="store_true",
+                    help="only (re)write gradcam-inputs/ from assets/chest-xray, checked against reference.json")
     args = ap.parse_args()
+
+    if args.model_inputs_only:
+        recorded = json.loads(OUT_REFERENCE.read_text())
+        expected = {m["file"]: m["input_sha256"] for m in recorded["images"]}
+        save_model_inputs(sorted(ASSET_DIR.glob("*.jpeg")), expected)
+        return
 
     versions = check_versions(strict=not args.allow_other_versions)
     print("toolchain:", versions, flush=True)
@@ -687,6 +726,7 @@ def main() -> None:
                                "input_sha256": sha256_bytes(x.tobytes())})
         X = np.stack(xs).astype(np.float32)
         names = [m["file"] for m in image_meta]
+        save_model_inputs(jpegs, {m["file"]: m["input_sha256"] for m in image_meta})
         labels = np.array([CLASSES.index(m["label"]) for m in image_meta])
 
         # ---- Keras: probabilities and Grad-CAM (class PNEUMONIA) for every image

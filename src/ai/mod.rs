@@ -14,7 +14,7 @@ use std::path::PathBuf;
 pub use self::classify::{Classification, Finding};
 pub use self::manifest::Manifest;
 pub use self::model::LoadedModel;
-pub use self::runtime::{EngineChoice, EpChoice, RuntimeSettings};
+pub use self::runtime::{Engine, EngineChoice, EpChoice, RuntimeSettings};
 
 /// Everything that can go wrong between a model file and a result.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -50,6 +50,9 @@ pub enum AiError {
     /// Inference failed.
     #[error("inference failed: {0}")]
     Inference(String),
+    /// The model cannot do what was asked (with a suggestion).
+    #[error("{0}")]
+    Unsupported(String),
     /// The request was cancelled.
     #[error("cancelled")]
     Cancelled,

@@ -1,7 +1,8 @@
 //! The background worker that owns a model's session: loads it once, runs
-//! requests one at a time off the caller's thread, honours cancellation.
+//! requests (classifications and saliency maps) one at a time off the
+//! caller's thread, reports progress and honours cancellation.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -11,12 +12,19 @@ use crate::imaging::Image;
 use super::manifest::Manifest;
 use super::model::{ExecutionProviderUsed, LoadedModel};
 use super::runtime::{Engine, RuntimeSettings};
+use super::saliency::occlusion::Progress;
+use super::saliency::{Heatmap, SaliencyRequest};
 use super::{AiError, Classification};
 
+/// Work for the worker thread: its model and a cancel check.
+type Work = Box<dyn FnOnce(&mut LoadedModel, &dyn Fn() -> bool) + Send>;
+
+/// A request: runs on the worker with its model, or is answered with the
+/// reason the model could not load.
 struct Job {
-    image: Arc<Image>,
     cancel: Arc<AtomicBool>,
-    reply: Sender<Result<Classification, AiError>>,
+    run: Work,
+    fail: Box<dyn FnOnce(AiError) + Send>,
 }
 
 /// The state of a worker's model.
@@ -37,20 +45,31 @@ pub enum ModelState {
     Failed(AiError),
 }
 
-/// A pending classification.
-pub struct Ticket {
+/// A pending request (a classification unless said otherwise).
+pub struct Ticket<T = Classification> {
     cancel: Arc<AtomicBool>,
-    result: Receiver<Result<Classification, AiError>>,
+    result: Receiver<Result<T, AiError>>,
+    done: Arc<AtomicUsize>,
+    total: Arc<AtomicUsize>,
 }
 
-impl Ticket {
+impl<T> Ticket<T> {
     /// Asks the worker to drop this request (before or between its steps).
     pub fn cancel(&self) {
         self.cancel.store(true, Ordering::Relaxed);
     }
 
+    /// Progress of a long request (occlusion), once it has started.
+    pub fn progress(&self) -> Option<Progress> {
+        let total = self.total.load(Ordering::Relaxed);
+        (total > 0).then(|| Progress {
+            done: self.done.load(Ordering::Relaxed),
+            total,
+        })
+    }
+
     /// The result, if it is ready (never blocks).
-    pub fn try_result(&self) -> Option<Result<Classification, AiError>> {
+    pub fn try_result(&self) -> Option<Result<T, AiError>> {
         match self.result.try_recv() {
             Ok(r) => Some(r),
             Err(TryRecvError::Empty) => None,
@@ -61,7 +80,7 @@ impl Ticket {
     }
 
     /// Blocks until the result is ready.
-    pub fn wait(self) -> Result<Classification, AiError> {
+    pub fn wait(self) -> Result<T, AiError> {
         self.result
             .recv()
             .unwrap_or_else(|_| Err(AiError::Inference("the worker stopped".into())))
@@ -98,19 +117,19 @@ impl ClassifierWorker {
                         *shared.lock().unwrap_or_else(|e| e.into_inner()) =
                             ModelState::Failed(e.clone());
                         for job in rx {
-                            let _ = job.reply.send(Err(e.clone()));
+                            (job.fail)(e.clone());
                         }
                         return;
                     }
                 };
                 for job in rx {
-                    let cancelled = || job.cancel.load(Ordering::Relaxed);
-                    let result = if cancelled() {
-                        Err(AiError::Cancelled)
+                    let cancel = job.cancel;
+                    let cancelled = move || cancel.load(Ordering::Relaxed);
+                    if cancelled() {
+                        (job.fail)(AiError::Cancelled);
                     } else {
-                        model.classify(&job.image, &cancelled)
-                    };
-                    let _ = job.reply.send(result);
+                        (job.run)(&mut model, &cancelled);
+                    }
                 }
             })
             .expect("spawning a thread");
@@ -121,19 +140,55 @@ impl ClassifierWorker {
         }
     }
 
-    /// Queues `image` for classification.
-    pub fn submit(&self, image: Arc<Image>) -> Ticket {
+    /// Queues `work` (run on the worker with its model and a cancel check);
+    /// the ticket carries its result and progress.
+    fn queue<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut LoadedModel, &dyn Fn() -> bool, &dyn Fn(Progress)) -> Result<T, AiError>
+        + Send
+        + 'static,
+    ) -> Ticket<T> {
         let (reply, result) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
+        let (done, total) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (progress_done, progress_total) = (Arc::clone(&done), Arc::clone(&total));
+        let failed = reply.clone();
         let job = Job {
-            image,
             cancel: Arc::clone(&cancel),
-            reply,
+            run: Box::new(move |model, cancelled| {
+                let progress = |p: Progress| {
+                    progress_done.store(p.done, Ordering::Relaxed);
+                    progress_total.store(p.total, Ordering::Relaxed);
+                };
+                let _ = reply.send(work(model, cancelled, &progress));
+            }),
+            fail: Box::new(move |e| {
+                let _ = failed.send(Err(e));
+            }),
         };
         if let Some(jobs) = &self.jobs {
             let _ = jobs.send(job);
         }
-        Ticket { cancel, result }
+        Ticket {
+            cancel,
+            result,
+            done,
+            total,
+        }
+    }
+
+    /// Queues `image` for classification.
+    pub fn submit(&self, image: Arc<Image>) -> Ticket {
+        self.queue(move |model, cancelled, _| model.classify(&image, cancelled))
+    }
+
+    /// Queues a saliency map (with its faithfulness, if the request asks)
+    /// for `image`. Progress is reported for occlusion; a cancelled request
+    /// answers `AiError::Cancelled`, never a partial map.
+    pub fn submit_saliency(&self, image: Arc<Image>, request: SaliencyRequest) -> Ticket<Heatmap> {
+        self.queue(move |model, cancelled, progress| {
+            model.explain(&image, &request, &mut |p| progress(p), cancelled)
+        })
     }
 
     /// The model's state.

@@ -1,11 +1,14 @@
 //! The viewer's side of the AI: one classifier behind a small trait (the
 //! real worker, or a test double), requests for the shown image only
-//! (stale ones cancelled), and results cached per image and model.
+//! (stale ones cancelled), and results cached per image and model. The
+//! same classifier makes the heatmaps (see [`super::heatmap`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::ai::saliency::occlusion::Progress;
+use crate::ai::saliency::{Heatmap, SaliencyRequest};
 use crate::ai::worker::{ClassifierWorker, ModelState, Ticket};
 use crate::ai::{AiError, Classification, Manifest, RuntimeSettings};
 use crate::imaging::Image;
@@ -28,14 +31,51 @@ impl PendingClassification for Ticket {
     }
 }
 
-/// Something that classifies images off the UI thread.
+/// A heatmap request in flight.
+pub trait PendingHeatmap {
+    /// The result when ready; never blocks.
+    fn poll(&mut self) -> Option<Result<Heatmap, AiError>>;
+    /// Asks for the request to be dropped (the worker checks between
+    /// batches and answers `Cancelled`).
+    fn cancel(&self);
+    /// How far a long run (occlusion) got.
+    fn progress(&self) -> Option<Progress>;
+}
+
+impl PendingHeatmap for Ticket<Heatmap> {
+    fn poll(&mut self) -> Option<Result<Heatmap, AiError>> {
+        self.try_result()
+    }
+
+    fn cancel(&self) {
+        Ticket::cancel(self);
+    }
+
+    fn progress(&self) -> Option<Progress> {
+        Ticket::progress(self)
+    }
+}
+
+/// Something that classifies images, and explains them with heatmaps, off
+/// the UI thread.
 pub trait Classifier {
     /// Queues `image`; returns at once.
     fn submit(&self, image: Arc<Image>) -> Box<dyn PendingClassification>;
+    /// Queues a saliency map of `image` with its faithfulness; returns at
+    /// once.
+    fn submit_saliency(
+        &self,
+        image: Arc<Image>,
+        request: SaliencyRequest,
+    ) -> Box<dyn PendingHeatmap>;
     /// The model's id, name and version.
     fn model(&self) -> &Manifest;
     /// The engine and execution provider, or the loading state, in words.
     fn status(&self) -> String;
+    /// The engine with its version and library, for reports.
+    fn engine_detail(&self) -> String {
+        self.status()
+    }
 }
 
 /// The shipped classifier: the worker thread that owns a model session.
@@ -57,6 +97,14 @@ impl Classifier for WorkerClassifier {
         Box::new(self.worker.submit(image))
     }
 
+    fn submit_saliency(
+        &self,
+        image: Arc<Image>,
+        request: SaliencyRequest,
+    ) -> Box<dyn PendingHeatmap> {
+        Box::new(self.worker.submit_saliency(image, request))
+    }
+
     fn model(&self) -> &Manifest {
         &self.manifest
     }
@@ -76,6 +124,13 @@ impl Classifier for WorkerClassifier {
                 s
             }
             ModelState::Failed(e) => format!("model failed to load: {e}"),
+        }
+    }
+
+    fn engine_detail(&self) -> String {
+        match self.worker.state() {
+            ModelState::Ready { engine, .. } => engine.describe(),
+            _ => self.status(),
         }
     }
 }
@@ -119,6 +174,11 @@ impl AiAssist {
             .map(|m| Box::new(WorkerClassifier::spawn(m, settings)) as Box<dyn Classifier>)
             .map_err(|e| e.to_string());
         Self::new(classifier)
+    }
+
+    /// The classifier, if there is one (heatmaps go through it too).
+    pub fn classifier(&self) -> Option<&dyn Classifier> {
+        self.classifier.as_ref().ok().map(|c| c.as_ref())
     }
 
     /// The classifier's model, if there is one.

@@ -4,12 +4,12 @@
 
 use egui::{Color32, Pos2, Sense, Vec2};
 
+use crate::ai::saliency::SaliencyMethod;
 use crate::ai::saliency::overlay::Colormap;
-use crate::ai::saliency::{Heatmap, SaliencyMethod};
 use crate::ai::{Classification, Finding, Manifest};
 
 use super::ai_assist::AiView;
-use super::heatmap::{HeatmapError, Heatmaps};
+use super::heatmap::{HeatmapState, Heatmaps};
 use super::settings::{OverlaySettings, Settings};
 
 /// The notice shown at all times.
@@ -89,8 +89,8 @@ fn classification(ui: &mut egui::Ui, c: &Classification) {
     }
 }
 
-/// Draws the panel. `heatmap` is the current image's heatmap state:
-/// `None` while it is computed.
+/// Draws the panel. `heatmap` is the current image's heatmap state when
+/// the overlay is on (`None`: no image or no model).
 pub fn show(
     ui: &mut egui::Ui,
     model: Option<&Manifest>,
@@ -98,7 +98,7 @@ pub fn show(
     view: Option<&AiView>,
     settings: &mut Settings,
     heatmaps: &mut Heatmaps,
-    heatmap: Option<&Result<std::sync::Arc<Heatmap>, HeatmapError>>,
+    heatmap: Option<&HeatmapState>,
 ) -> PanelOutput {
     let mut out = PanelOutput::default();
     ui.heading("AI assistance");
@@ -145,7 +145,7 @@ fn heatmap_controls(
     ui: &mut egui::Ui,
     model: Option<&Manifest>,
     heatmaps: &mut Heatmaps,
-    heatmap: Option<&Result<std::sync::Arc<Heatmap>, HeatmapError>>,
+    heatmap: Option<&HeatmapState>,
     overlay: &mut OverlaySettings,
 ) {
     ui.checkbox(&mut heatmaps.visible, "Heatmap overlay (H)");
@@ -160,7 +160,7 @@ fn heatmap_controls(
             }
         });
     if let Some(model) = model {
-        let current = heatmaps.request(model).target_index;
+        let current = heatmaps.target_index(model);
         let name = |i: usize| model.task.labels.get(i).cloned().unwrap_or_default();
         egui::ComboBox::from_label("Heatmap target class")
             .selected_text(name(current))
@@ -187,15 +187,24 @@ fn heatmap_controls(
         });
     match heatmap {
         None => {
-            ui.horizontal(|ui| {
+            ui.label("Heatmap: no image or no model");
+        }
+        Some(HeatmapState::Running(progress)) => {
+            ui.horizontal_wrapped(|ui| {
                 ui.spinner();
-                ui.label("Computing heatmap…");
+                match progress {
+                    Some(p) if p.total > 0 => ui.label(format!(
+                        "Computing heatmap… {}/{} occluded inputs",
+                        p.done, p.total
+                    )),
+                    _ => ui.label("Computing heatmap…"),
+                };
             });
         }
-        Some(Err(e)) => {
+        Some(HeatmapState::Failed(e)) => {
             ui.label(format!("Heatmap unavailable: {e}"));
         }
-        Some(Ok(h)) => {
+        Some(HeatmapState::Ready(h)) => {
             ui.label(h.caption());
             match &h.faithfulness {
                 Some(f) => {
@@ -215,10 +224,12 @@ fn heatmap_controls(
     }
 }
 
-/// The model card window's contents.
-pub fn model_card(ui: &mut egui::Ui, model: &Manifest) {
+/// The model card window's contents; true when "Close model card" was
+/// clicked.
+pub fn model_card(ui: &mut egui::Ui, model: &Manifest) -> bool {
     let card = &model.card;
     ui.heading(format!("{} {}", model.name, model.version));
+    let close = ui.button("Close model card").clicked();
     egui::ScrollArea::vertical()
         .id_salt("model card")
         .show(ui, |ui| {
@@ -242,4 +253,5 @@ pub fn model_card(ui: &mut egui::Ui, model: &Manifest) {
                 ));
             }
         });
+    close
 }

@@ -6,8 +6,32 @@ use std::path::PathBuf;
 
 use egui::TextureHandle;
 
+use crate::imaging::render::{Rendered, render_sampled};
+use crate::imaging::{Image, WindowChoice};
+
 use super::state::Library;
 use super::viewport::{TEXTURE_OPTIONS, color_image};
+
+/// Largest side of a browser thumbnail, pixels.
+pub const THUMBNAIL_SIZE: usize = 96;
+
+/// A nearest-neighbour thumbnail of frame 0 with the file's window, from
+/// the pixels already in memory (about 9,000 samples: cheap enough to make
+/// when a series is first listed, and only one per series is kept).
+pub fn thumbnail(image: &Image) -> Option<Rendered> {
+    let (w, h) = (image.pixels.columns as usize, image.pixels.rows as usize);
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let step = (w.max(h) as f64 / THUMBNAIL_SIZE as f64).max(1.0);
+    let xs: Vec<usize> = (0..((w as f64 / step) as usize).max(1))
+        .map(|i| ((i as f64 * step) as usize).min(w - 1))
+        .collect();
+    let ys: Vec<usize> = (0..((h as f64 / step) as usize).max(1))
+        .map(|i| ((i as f64 * step) as usize).min(h - 1))
+        .collect();
+    render_sampled(image, 0, &WindowChoice::FileDefault, &xs, &ys).ok()
+}
 
 /// What the reader picked in the browser this frame.
 #[derive(Debug, Default)]
@@ -18,7 +42,8 @@ pub struct BrowserOutput {
     pub reopen: Option<PathBuf>,
 }
 
-/// Thumbnail textures, made once per image.
+/// Thumbnail textures, made once per image shown in the browser (the first
+/// of each series).
 #[derive(Default)]
 pub struct Thumbnails {
     textures: HashMap<usize, TextureHandle>,
@@ -34,10 +59,10 @@ impl Thumbnails {
         if let Some(t) = self.textures.get(&image) {
             return Some(t.clone());
         }
-        let rendered = library.images.get(image)?.thumbnail.as_ref()?;
+        let rendered = thumbnail(&library.images.get(image)?.image)?;
         let texture = ctx.load_texture(
             format!("thumbnail {image}"),
-            color_image(rendered, false),
+            color_image(&rendered, false),
             TEXTURE_OPTIONS,
         );
         self.textures.insert(image, texture.clone());

@@ -1,156 +1,192 @@
-//! Heatmap overlay: which map is asked for, computing it off the UI thread
-//! through a provider, and the overlay's settings.
+//! Heatmap overlay state: which map the reader asked for, the one request
+//! in flight (through the classifier's worker, with progress), and the maps
+//! already made, cached per image, frame, model, method and target.
 //!
-//! The shipped provider calls [`compute_heatmap`], the single place where
-//! the saliency computation plugs in; until it does, the viewer says that
-//! heatmaps are unavailable instead of drawing anything.
+//! Only the shown image's heatmap is ever computed: asking for another one
+//! cancels the request in flight, and a cancelled run leaves nothing in the
+//! cache (the worker answers `Cancelled`, never a partial map).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use poll_promise::Promise;
-
-use crate::ai::Manifest;
-use crate::ai::saliency::{Heatmap, SaliencyMethod};
+use crate::ai::saliency::occlusion::Progress;
+use crate::ai::saliency::{Heatmap, SaliencyMethod, SaliencyRequest};
+use crate::ai::{AiError, Manifest};
 use crate::imaging::Image;
 
-/// What the reader asked for.
+use super::ai_assist::{Classifier, PendingHeatmap};
+
+/// Which heatmap: one per image, frame, model, method and target class.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct HeatmapRequest {
+pub struct HeatmapKey {
+    /// The image's path.
+    pub path: PathBuf,
+    /// The frame.
+    pub frame: usize,
+    /// The model's id and version.
+    pub model: String,
     /// The method.
     pub method: SaliencyMethod,
-    /// The class to explain (index into the model's labels).
+    /// The class explained (index into the model's labels).
     pub target_index: usize,
 }
 
-/// Why there is no heatmap.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum HeatmapError {
-    /// This build cannot compute heatmaps yet.
-    #[error("heatmaps are not available in this build")]
-    Unavailable,
-    /// Computing failed.
-    #[error("heatmap failed: {0}")]
+/// What the panel shows for the current heatmap.
+#[derive(Debug, Clone)]
+pub enum HeatmapState {
+    /// Being computed; occlusion reports how far it got.
+    Running(Option<Progress>),
+    /// Ready.
+    Ready(Arc<Heatmap>),
+    /// Failed, with the reason (e.g. the model has no feature output for
+    /// Grad-CAM).
     Failed(String),
 }
 
-/// Computes heatmaps; called on a background thread.
-pub trait HeatmapProvider: Send + Sync {
-    /// The heatmap of `image` (frame 0) for `request` with `model`.
-    fn compute(
-        &self,
-        image: &Image,
-        model: &Manifest,
-        request: &HeatmapRequest,
-    ) -> Result<Heatmap, HeatmapError>;
-}
-
-/// Computes a heatmap with the saliency module. This is where
-/// `ai::saliency`'s Grad-CAM and occlusion functions plug in; until they
-/// are wired, it reports [`HeatmapError::Unavailable`].
-pub fn compute_heatmap(
-    _image: &Image,
-    _model: &Manifest,
-    _request: &HeatmapRequest,
-) -> Result<Heatmap, HeatmapError> {
-    Err(HeatmapError::Unavailable)
-}
-
-/// The shipped provider: [`compute_heatmap`].
-pub struct SaliencyProvider;
-
-impl HeatmapProvider for SaliencyProvider {
-    fn compute(
-        &self,
-        image: &Image,
-        model: &Manifest,
-        request: &HeatmapRequest,
-    ) -> Result<Heatmap, HeatmapError> {
-        compute_heatmap(image, model, request)
-    }
-}
-
-type Key = (PathBuf, HeatmapRequest);
-
 /// Heatmaps asked for, in flight and done.
 pub struct Heatmaps {
-    provider: Arc<dyn HeatmapProvider>,
     /// Overlay shown.
     pub visible: bool,
     /// The method asked for.
     pub method: SaliencyMethod,
     /// The target class, or `None` for the model's first finding label.
     pub target: Option<usize>,
-    done: HashMap<Key, Result<Arc<Heatmap>, HeatmapError>>,
-    running: HashMap<Key, Promise<Result<Heatmap, HeatmapError>>>,
+    done: HashMap<HeatmapKey, Result<Arc<Heatmap>, String>>,
+    pending: Option<(HeatmapKey, Box<dyn PendingHeatmap>)>,
 }
 
-impl Heatmaps {
-    /// With `provider`.
-    pub fn new(provider: Arc<dyn HeatmapProvider>) -> Self {
+impl Default for Heatmaps {
+    fn default() -> Self {
         Self {
-            provider,
             visible: false,
             method: SaliencyMethod::GradCam,
             target: None,
             done: HashMap::new(),
-            running: HashMap::new(),
+            pending: None,
         }
     }
+}
 
-    /// The request for the current settings and `model`.
-    pub fn request(&self, model: &Manifest) -> HeatmapRequest {
-        let default_target = model
-            .task
-            .finding_labels
-            .first()
-            .and_then(|l| model.task.labels.iter().position(|x| x == l))
-            .unwrap_or(0);
-        HeatmapRequest {
+impl Heatmaps {
+    /// The target class index for `model`: the reader's choice, else the
+    /// model's first finding label, else the first label.
+    pub fn target_index(&self, model: &Manifest) -> usize {
+        self.target
+            .filter(|&i| i < model.task.labels.len())
+            .unwrap_or_else(|| {
+                model
+                    .task
+                    .finding_labels
+                    .first()
+                    .and_then(|l| model.task.labels.iter().position(|x| x == l))
+                    .unwrap_or(0)
+            })
+    }
+
+    /// The key for `image`'s `frame` with the current settings.
+    pub fn key(&self, image: &Image, frame: usize, model: &Manifest) -> HeatmapKey {
+        HeatmapKey {
+            path: image.path.clone(),
+            frame,
+            model: format!("{}@{}", model.id, model.version),
             method: self.method,
-            target_index: self.target.unwrap_or(default_target),
+            target_index: self.target_index(model),
         }
     }
 
-    /// The heatmap for `image`, starting it in the background when needed;
-    /// `None` while it runs. `wake` repaints the UI when it finishes.
+    /// Collects a finished request into the cache; true when one arrived.
+    pub fn poll(&mut self) -> bool {
+        let Some((_, pending)) = &mut self.pending else {
+            return false;
+        };
+        let Some(result) = pending.poll() else {
+            return false;
+        };
+        let Some((key, _)) = self.pending.take() else {
+            return false;
+        };
+        match result {
+            Err(AiError::Cancelled) => {}
+            Ok(map) => {
+                self.done.insert(key, Ok(Arc::new(map)));
+            }
+            Err(e) => {
+                self.done.insert(key, Err(e.to_string()));
+            }
+        }
+        true
+    }
+
+    /// The heatmap for `image`'s `frame` with the current settings, asking
+    /// `classifier` for it when it is neither cached nor running. A request
+    /// for anything else is cancelled first.
     pub fn get(
         &mut self,
+        classifier: &dyn Classifier,
         image: &Arc<Image>,
-        model: &Manifest,
-        wake: impl Fn() + Send + 'static,
-    ) -> Option<Result<Arc<Heatmap>, HeatmapError>> {
-        let request = self.request(model);
-        let key = (image.path.clone(), request.clone());
+        frame: usize,
+    ) -> HeatmapState {
+        self.poll();
+        let model = classifier.model();
+        let key = self.key(image, frame, model);
         if let Some(done) = self.done.get(&key) {
-            return Some(done.clone());
+            return match done {
+                Ok(map) => HeatmapState::Ready(Arc::clone(map)),
+                Err(e) => HeatmapState::Failed(e.clone()),
+            };
         }
-        if let Some(promise) = self.running.get(&key) {
-            promise.ready()?;
-            let promise = self.running.remove(&key)?;
-            let result = promise.block_and_take().map(Arc::new);
-            self.done.insert(key, result.clone());
-            return Some(result);
+        if let Some((running, pending)) = &self.pending {
+            if *running == key {
+                return HeatmapState::Running(pending.progress());
+            }
+            pending.cancel();
         }
-        let provider = Arc::clone(&self.provider);
-        let (image, model) = (Arc::clone(image), model.clone());
-        let promise = Promise::spawn_thread("heatmap", move || {
-            let result = provider.compute(&image, &model, &request);
-            wake();
-            result
-        });
-        self.running.insert(key, promise);
-        None
+        let request = SaliencyRequest {
+            method: key.method,
+            target: model.task.labels.get(key.target_index).cloned(),
+            frame,
+            ..SaliencyRequest::default()
+        };
+        let pending = classifier.submit_saliency(Arc::clone(image), request);
+        self.pending = Some((key, pending));
+        HeatmapState::Running(None)
     }
 
-    /// The finished answer for `image` with the current settings, if any.
-    pub fn cached(
-        &self,
-        image: &Image,
-        model: &Manifest,
-    ) -> Option<Result<Arc<Heatmap>, HeatmapError>> {
-        let key = (image.path.clone(), self.request(model));
-        self.done.get(&key).cloned()
+    /// Cancels the request in flight unless it is for `shown` (the key of
+    /// the heatmap on screen, if any).
+    pub fn forget_stale(&mut self, shown: Option<&HeatmapKey>) {
+        let stale = self
+            .pending
+            .as_ref()
+            .is_some_and(|(key, _)| Some(key) != shown);
+        if stale && let Some((_, pending)) = self.pending.take() {
+            pending.cancel();
+        }
+    }
+
+    /// Forgets every map and cancels the request in flight (the model
+    /// changed).
+    pub fn clear(&mut self) {
+        if let Some((_, pending)) = self.pending.take() {
+            pending.cancel();
+        }
+        self.done.clear();
+        self.target = None;
+    }
+
+    /// The finished answer for `key`, if any.
+    pub fn cached(&self, key: &HeatmapKey) -> Option<&Result<Arc<Heatmap>, String>> {
+        self.done.get(key)
+    }
+
+    /// True while a request is in flight.
+    pub fn is_running(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// The key of the request in flight.
+    pub fn running_key(&self) -> Option<&HeatmapKey> {
+        self.pending.as_ref().map(|(k, _)| k)
     }
 }

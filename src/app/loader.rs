@@ -1,4 +1,4 @@
-//! Background loading: files are found, decoded, thumbnailed and their tags
+//! Background loading: files are found, decoded and their saved annotations
 //! read on worker threads; the UI drains a channel once per frame. The first
 //! image arrives as soon as it is decoded, before the rest of a series.
 
@@ -7,14 +7,12 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex};
 
-use crate::imaging::render::render_sampled;
-use crate::imaging::{self, Image, LoadOptions, WindowChoice};
+use crate::annotations::AnnotationSet;
+use crate::annotations::sidecar::SidecarStore;
+use crate::imaging::{self, Image, LoadOptions};
 use crate::{ImagingError, ImagingErrorKind};
 
 use super::state::LoadedImage;
-
-/// Largest side of a browser thumbnail, pixels.
-pub const THUMBNAIL_SIZE: usize = 96;
 
 /// What the loader reports.
 #[derive(Debug)]
@@ -51,16 +49,21 @@ pub struct LoadJob {
 }
 
 impl LoadJob {
-    /// Starts loading `paths` (files and folders) on background threads;
-    /// `wake` is called after each event so the UI repaints.
-    pub fn start(paths: Vec<PathBuf>, wake: impl Fn() + Send + Sync + 'static) -> Self {
+    /// Starts loading `paths` (files and folders) on background threads,
+    /// with each image's annotations from `sidecars` when given; `wake` is
+    /// called after each event so the UI repaints.
+    pub fn start(
+        paths: Vec<PathBuf>,
+        sidecars: Option<SidecarStore>,
+        wake: impl Fn() + Send + Sync + 'static,
+    ) -> Self {
         let (tx, rx) = channel();
         let cancel = Arc::new(AtomicBool::new(false));
         let stop = Arc::clone(&cancel);
         let wake: Arc<dyn Fn() + Send + Sync> = Arc::new(wake);
         std::thread::Builder::new()
             .name("loader".into())
-            .spawn(move || run(paths, tx, stop, wake))
+            .spawn(move || run(paths, sidecars, tx, stop, wake))
             .expect("spawning the loader thread");
         Self {
             events: rx,
@@ -108,6 +111,7 @@ fn find_files(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImagingError>) {
 
 fn run(
     paths: Vec<PathBuf>,
+    sidecars: Option<SidecarStore>,
     tx: Sender<LoadEvent>,
     cancel: Arc<AtomicBool>,
     wake: Arc<dyn Fn() + Send + Sync>,
@@ -143,7 +147,10 @@ fn run(
                         break;
                     };
                     match imaging::load_path(&path, &options) {
-                        Ok(image) => send(LoadEvent::Loaded(Box::new(prepare(image)))),
+                        Ok(image) => send(LoadEvent::Loaded(Box::new(prepare(
+                            image,
+                            sidecars.as_ref(),
+                        )))),
                         Err(e) if !explicit && e.kind == ImagingErrorKind::NoPixelData => {
                             send(LoadEvent::Skipped(path))
                         }
@@ -158,29 +165,19 @@ fn run(
     });
 }
 
-/// Adds what the browser and tag panel need, off the UI thread.
-pub fn prepare(image: Image) -> LoadedImage {
-    let thumbnail = thumbnail(&image);
-    let tags = super::tags::read_tags(&image);
+/// Adds the image's saved annotations (read from `sidecars`), off the UI
+/// thread. A sidecar that cannot be read is reported, not dropped: the
+/// viewer then refuses to overwrite it.
+pub fn prepare(image: Image, sidecars: Option<&SidecarStore>) -> LoadedImage {
+    let annotations = match sidecars {
+        None => Ok(AnnotationSet::new()),
+        Some(store) => store
+            .load_for(&image)
+            .map(Option::unwrap_or_default)
+            .map_err(|e| e.to_string()),
+    };
     LoadedImage {
         image: Arc::new(image),
-        thumbnail,
-        tags,
+        annotations,
     }
-}
-
-/// A nearest-neighbour thumbnail of frame 0 with the file's window.
-fn thumbnail(image: &Image) -> Option<crate::imaging::render::Rendered> {
-    let (w, h) = (image.pixels.columns as usize, image.pixels.rows as usize);
-    if w == 0 || h == 0 {
-        return None;
-    }
-    let step = (w.max(h) as f64 / THUMBNAIL_SIZE as f64).max(1.0);
-    let xs: Vec<usize> = (0..((w as f64 / step) as usize).max(1))
-        .map(|i| ((i as f64 * step) as usize).min(w - 1))
-        .collect();
-    let ys: Vec<usize> = (0..((h as f64 / step) as usize).max(1))
-        .map(|i| ((i as f64 * step) as usize).min(h - 1))
-        .collect();
-    render_sampled(image, 0, &WindowChoice::FileDefault, &xs, &ys).ok()
 }

@@ -2,14 +2,17 @@
 //! this module: [`state`] holds the UI-free model, [`loader`] the background
 //! loading, [`viewport`] the image display, [`browser`], [`tags`] and
 //! [`ai_panel`] the panels, [`ai_assist`] and [`heatmap`] the background AI
-//! work, [`shortcuts`] the one keyboard table, [`settings`] what persists.
+//! work, [`annotate`] the measurement tools, [`export`] the export dialog,
+//! [`shortcuts`] the one keyboard table, [`settings`] what persists.
 //!
 //! The UI thread never decodes, never runs inference and never reads or
 //! writes files: those run on worker threads and report through channels.
 
 pub mod ai_assist;
 pub mod ai_panel;
+pub mod annotate;
 pub mod browser;
+pub mod export;
 pub mod heatmap;
 pub mod loader;
 pub mod settings;
@@ -28,7 +31,6 @@ use std::time::{Duration, Instant};
 use crate::ai::{EngineChoice, RuntimeSettings};
 
 use self::ai_assist::AiAssist;
-use self::heatmap::{Heatmaps, SaliencyProvider};
 use self::settings::{STORAGE_KEY, Settings};
 pub use self::viewer::Viewer;
 
@@ -70,11 +72,17 @@ pub fn runtime_settings(settings: &Settings) -> RuntimeSettings {
     }
 }
 
-/// A viewer with the shipped AI (the settings' or the default model on a
-/// worker thread) and heatmap provider.
+/// A viewer with the shipped AI: the settings' or the default model on a
+/// worker thread, which also makes the heatmaps.
 pub fn shipped_viewer(settings: Settings) -> Viewer {
     let ai = AiAssist::with_model(settings.model.as_deref(), runtime_settings(&settings));
-    Viewer::new(settings, ai, Heatmaps::new(Arc::new(SaliencyProvider)))
+    let viewer = Viewer::new(settings, ai);
+    // Without a data folder the viewer still annotates, and says that
+    // nothing is saved.
+    match crate::annotations::sidecar::SidecarStore::default_location() {
+        Ok(store) => viewer.with_annotation_store(store),
+        Err(_) => viewer,
+    }
 }
 
 enum Screenshot {

@@ -3,6 +3,8 @@
 
 use egui::{Key, KeyboardShortcut, Modifiers};
 
+use super::annotate::Tool;
+
 /// Something the reader can do from the keyboard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Action {
@@ -68,7 +70,17 @@ pub enum Action {
     Layout2x2,
     /// Make the next viewport the active one.
     NextViewport,
-    /// Stop loading.
+    /// Pick the left button's tool.
+    Tool(Tool),
+    /// Delete the selected annotation.
+    DeleteAnnotation,
+    /// Undo the last annotation change on the shown image.
+    Undo,
+    /// Redo it.
+    Redo,
+    /// Open the export dialog (report, key image, DICOM).
+    Export,
+    /// Stop drawing, close the shortcut list, or stop loading.
     CancelLoading,
 }
 
@@ -199,9 +211,45 @@ pub const SHORTCUTS: &[Shortcut] = &[
     row(Action::Layout2x2, command(Key::Num4), "Layout 2×2"),
     row(Action::NextViewport, plain(Key::Tab), "Next viewport"),
     row(
+        Action::Tool(Tool::Navigate),
+        plain(Key::V),
+        "Tool: select / pan",
+    ),
+    row(Action::Tool(Tool::Length), plain(Key::L), "Tool: length"),
+    row(Action::Tool(Tool::Angle), plain(Key::G), "Tool: angle"),
+    row(
+        Action::Tool(Tool::Ellipse),
+        plain(Key::O),
+        "Tool: ellipse ROI",
+    ),
+    row(
+        Action::Tool(Tool::Rectangle),
+        plain(Key::B),
+        "Tool: rectangle ROI",
+    ),
+    row(Action::Tool(Tool::Arrow), plain(Key::P), "Tool: arrow"),
+    row(Action::Tool(Tool::Text), plain(Key::N), "Tool: text note"),
+    row(
+        Action::DeleteAnnotation,
+        plain(Key::Delete),
+        "Delete the selected annotation",
+    ),
+    row(Action::Undo, command(Key::Z), "Undo (annotations)"),
+    row(
+        Action::Redo,
+        KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::Z),
+        "Redo (annotations)",
+    ),
+    row(Action::Redo, command(Key::Y), "Redo (annotations)"),
+    row(
+        Action::Export,
+        command(Key::E),
+        "Export report / key image / DICOM",
+    ),
+    row(
         Action::CancelLoading,
         plain(Key::Escape),
-        "Stop loading / close this list",
+        "Stop drawing / close this list / stop loading",
     ),
 ];
 
@@ -266,5 +314,10 @@ mod tests {
         assert!(position(Action::RotateCounterClockwise) < position(Action::RotateClockwise));
         assert!(position(Action::ActualSize) < position(Action::Fit));
         assert!(position(Action::OpenFolder) < position(Action::OpenFiles));
+        let redo = order
+            .iter()
+            .position(|s| s.action == Action::Redo && s.keys.modifiers.shift)
+            .unwrap();
+        assert!(redo < position(Action::Undo));
     }
 }

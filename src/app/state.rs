@@ -7,19 +7,20 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::ImagingError;
-use crate::imaging::render::Rendered;
+use crate::annotations::AnnotationSet;
 use crate::imaging::series::{Patient, assemble};
 use crate::imaging::{Image, WindowChoice};
 
-/// One loaded file, as the viewer keeps it.
+/// One loaded file, as the viewer keeps it. Thumbnails and the tag list
+/// are made when shown, not per file, so a long series costs little more
+/// than its pixels.
 #[derive(Debug, Clone)]
 pub struct LoadedImage {
     /// The decoded image, shared with the AI worker.
     pub image: Arc<Image>,
-    /// A small rendering for the series browser (made off the UI thread).
-    pub thumbnail: Option<Rendered>,
-    /// The DICOM attributes for the tag browser, or why they are missing.
-    pub tags: Result<Vec<super::tags::TagRow>, String>,
+    /// The annotations saved for it (read on the loader thread), or why
+    /// its sidecar could not be read.
+    pub annotations: Result<AnnotationSet, String>,
 }
 
 /// One position in a stack: an image and one of its frames.

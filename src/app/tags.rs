@@ -1,5 +1,6 @@
-//! The DICOM tag browser: the attribute list (read on the loader thread)
-//! and the searchable, collapsible panel that shows it.
+//! The DICOM tag browser: the attribute list (read on a background thread
+//! for the shown image only) and the searchable, collapsible panel that
+//! shows it.
 
 use crate::imaging::dicom::{Attribute, read_attributes};
 use crate::imaging::image::SourceFormat;
@@ -32,16 +33,36 @@ pub fn matches(row: &TagRow, search: &str) -> bool {
         || row.value.to_lowercase().contains(&needle)
 }
 
+/// What the tag browser has for the shown image.
+pub enum TagsState<'a> {
+    /// No image on screen.
+    NoImage,
+    /// The attributes are being read.
+    Reading,
+    /// The attributes, or why there are none.
+    Ready(&'a Result<Vec<TagRow>, String>),
+}
+
 /// Draws the tag browser for `tags` with a search field bound to `search`.
-pub fn show(ui: &mut egui::Ui, tags: Option<&Result<Vec<TagRow>, String>>, search: &mut String) {
+pub fn show(ui: &mut egui::Ui, tags: TagsState<'_>, search: &mut String) {
     ui.horizontal(|ui| {
         let label = ui.label("Search tags");
         ui.add(egui::TextEdit::singleline(search).hint_text("tag, keyword or value"))
             .labelled_by(label.id);
     });
-    let Some(tags) = tags else {
-        ui.label("No image shown.");
-        return;
+    let tags = match tags {
+        TagsState::NoImage => {
+            ui.label("No image shown.");
+            return;
+        }
+        TagsState::Reading => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Reading attributes…");
+            });
+            return;
+        }
+        TagsState::Ready(tags) => tags,
     };
     let rows = match tags {
         Ok(rows) => rows,

@@ -10,9 +10,14 @@ use poll_promise::Promise;
 use crate::imaging::voi::{CT_PRESETS, Window};
 use crate::imaging::{Image, WindowChoice};
 
+use crate::annotations::AnnotationSet;
+use crate::annotations::sidecar::SidecarStore;
+
 use super::ai_assist::AiAssist;
+use super::annotate::{Annotator, Draft, Tool};
 use super::browser::{self, Thumbnails};
-use super::heatmap::Heatmaps;
+use super::export::ExportDialog;
+use super::heatmap::{HeatmapKey, Heatmaps};
 use super::loader::{LoadEvent, LoadJob};
 use super::settings::{Layout, Settings};
 use super::shortcuts::{self, Action, SHORTCUTS};
@@ -24,6 +29,7 @@ use super::{ai_panel, tags};
 pub const VIEWPORTS: usize = 4;
 
 type Dialog = Promise<Option<Vec<PathBuf>>>;
+type TagList = Result<Vec<tags::TagRow>, String>;
 
 /// The whole viewer state.
 pub struct Viewer {
@@ -39,8 +45,13 @@ pub struct Viewer {
     pub ai: AiAssist,
     /// Heatmaps.
     pub heatmaps: Heatmaps,
+    /// Measurements and annotations.
+    pub annotator: Annotator,
+    /// The export dialog and the export running, if any.
+    pub export: ExportDialog,
     displayed: [Option<Displayed>; VIEWPORTS],
     layers: [Option<HeatmapLayer>; VIEWPORTS],
+    rects: [Option<egui::Rect>; VIEWPORTS],
     render_errors: [Option<String>; VIEWPORTS],
     thumbnails: Thumbnails,
     loads: Vec<LoadJob>,
@@ -48,6 +59,12 @@ pub struct Viewer {
     show_help: bool,
     show_card: bool,
     tag_search: String,
+    /// The shown image's attributes, read on a background thread.
+    tags: Option<(PathBuf, Promise<TagList>)>,
+    sidecars: Option<SidecarStore>,
+    show_settings: bool,
+    /// The model manifest being read for new AI settings.
+    ai_restart: Option<Promise<Result<crate::ai::Manifest, String>>>,
     hover: Option<String>,
     last_cine: f64,
     /// Frames drawn so far.
@@ -55,17 +72,21 @@ pub struct Viewer {
 }
 
 impl Viewer {
-    /// A viewer with `settings` and the given AI and heatmap providers.
-    pub fn new(settings: Settings, ai: AiAssist, heatmaps: Heatmaps) -> Self {
+    /// A viewer with `settings` and the given AI (which also makes the
+    /// heatmaps).
+    pub fn new(settings: Settings, ai: AiAssist) -> Self {
         Self {
             library: Library::default(),
             settings,
             viewports: Default::default(),
             active: 0,
             ai,
-            heatmaps,
+            heatmaps: Heatmaps::default(),
+            annotator: Annotator::default(),
+            export: ExportDialog::default(),
             displayed: Default::default(),
             layers: Default::default(),
+            rects: Default::default(),
             render_errors: Default::default(),
             thumbnails: Thumbnails::default(),
             loads: Vec::new(),
@@ -73,10 +94,22 @@ impl Viewer {
             show_help: false,
             show_card: false,
             tag_search: String::new(),
+            tags: None,
+            sidecars: None,
+            show_settings: false,
+            ai_restart: None,
             hover: None,
             last_cine: 0.0,
             frames: 0,
         }
+    }
+
+    /// Saves annotations in `store` (read back when an image loads): the
+    /// shipped viewer uses the data folder's, tests a temporary one.
+    pub fn with_annotation_store(mut self, store: SidecarStore) -> Self {
+        self.sidecars = Some(store.clone());
+        self.annotator = Annotator::with_store(store);
+        self
     }
 
     /// Starts loading `paths` in the background.
@@ -87,7 +120,9 @@ impl Viewer {
         self.settings.remember(&paths);
         let ctx = ctx.clone();
         self.loads
-            .push(LoadJob::start(paths, move || ctx.request_repaint()));
+            .push(LoadJob::start(paths, self.sidecars.clone(), move || {
+                ctx.request_repaint()
+            }));
     }
 
     /// True while any load is running.
@@ -127,8 +162,11 @@ impl Viewer {
         for job in &mut self.loads {
             for event in job.drain() {
                 match event {
-                    LoadEvent::Loaded(loaded) => {
+                    LoadEvent::Loaded(mut loaded) => {
+                        let annotations =
+                            std::mem::replace(&mut loaded.annotations, Ok(AnnotationSet::new()));
                         let index = self.library.add(*loaded);
+                        self.annotator.loaded(index, annotations);
                         self.thumbnails.invalidate(index);
                         for d in self.displayed.iter_mut() {
                             if d.as_ref().is_some_and(|d| d.key.image == index) {
@@ -193,6 +231,23 @@ impl Viewer {
         let len = self.stack(v).len();
         let shown = self.shown(v);
         let image = shown.map(|(i, _)| Arc::clone(&self.library.images[i].image));
+        // The scale "fit" shows now, so zooming from fit starts there.
+        let fitted = match (&image, self.rects[v]) {
+            (Some(image), Some(rect)) => {
+                let view = super::state::ViewState {
+                    zoom: None,
+                    ..self.viewports[v].view.clone()
+                };
+                super::state::ViewTransform::new(
+                    &view,
+                    [image.pixels.columns as f32, image.pixels.rows as f32],
+                    [rect.center().x, rect.center().y],
+                    [rect.width(), rect.height()],
+                )
+                .scale
+            }
+            _ => 1.0,
+        };
         let vp = &mut self.viewports[v];
         match action {
             Action::Help => self.show_help = !self.show_help,
@@ -207,7 +262,7 @@ impl Viewer {
             Action::Cine => vp.cine = !vp.cine && len > 1,
             Action::ZoomIn | Action::ZoomOut => {
                 let factor = if action == Action::ZoomIn { 1.25 } else { 0.8 };
-                let base = vp.view.zoom.unwrap_or(1.0);
+                let base = vp.view.zoom.unwrap_or(fitted);
                 vp.view.zoom = Some((base * factor).clamp(0.02, 64.0));
             }
             Action::Fit => {
@@ -253,12 +308,31 @@ impl Viewer {
             Action::Layout1x2 => self.settings.layout = Layout::SideBySide,
             Action::Layout2x2 => self.settings.layout = Layout::Quad,
             Action::NextViewport => self.active = (self.active + 1) % self.settings.layout.count(),
+            Action::Tool(tool) => {
+                self.annotator.cancel();
+                self.annotator.tool = tool;
+            }
+            Action::DeleteAnnotation => {
+                self.annotator.delete_selected();
+            }
+            Action::Undo => {
+                if let Some((i, _)) = shown {
+                    self.annotator.undo(i);
+                }
+            }
+            Action::Redo => {
+                if let Some((i, _)) = shown {
+                    self.annotator.redo(i);
+                }
+            }
+            Action::Export => self.export.open = true,
             Action::CancelLoading => {
                 if self.show_help {
                     self.show_help = false;
-                }
-                for job in &self.loads {
-                    job.cancel();
+                } else if !self.annotator.cancel() {
+                    for job in &self.loads {
+                        job.cancel();
+                    }
                 }
             }
         }
@@ -278,7 +352,13 @@ impl Viewer {
         {
             self.ai.request(image);
         }
-        if self.ai.is_running() {
+        if self.heatmaps.poll() {
+            ctx.request_repaint();
+        }
+        // A heatmap for anything but what is on screen is cancelled.
+        let wanted = self.wanted_heatmap();
+        self.heatmaps.forget_stale(wanted.as_ref());
+        if self.ai.is_running() || self.heatmaps.is_running() {
             // Keep polling while the worker runs (it cannot wake egui).
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
         }
@@ -350,15 +430,252 @@ impl Viewer {
                 .resizable(true)
                 .default_size(220.0)
                 .show(ui, |ui| {
-                    let tags = self
-                        .shown(self.active)
-                        .map(|(i, _)| &self.library.images[i].tags);
-                    tags::show(ui, tags, &mut self.tag_search);
+                    let image = self.active_image().cloned();
+                    if let Some(image) = &image
+                        && self.tags.as_ref().is_none_or(|(p, _)| *p != image.path)
+                    {
+                        let (path, image, ctx) =
+                            (image.path.clone(), Arc::clone(image), ctx.clone());
+                        let promise = Promise::spawn_thread("tags", move || {
+                            let tags = tags::read_tags(&image);
+                            ctx.request_repaint();
+                            tags
+                        });
+                        self.tags = Some((path, promise));
+                    }
+                    let state = match (&image, &self.tags) {
+                        (None, _) | (_, None) => tags::TagsState::NoImage,
+                        (Some(_), Some((_, promise))) => match promise.ready() {
+                            Some(tags) => tags::TagsState::Ready(tags),
+                            None => tags::TagsState::Reading,
+                        },
+                    };
+                    tags::show(ui, state, &mut self.tag_search);
                 });
         }
-        egui::CentralPanel::no_frame().show(ui, |ui| self.viewports_ui(ui));
+        egui::CentralPanel::no_frame().show(ui, |ui| {
+            self.toolbar(ui);
+            self.viewports_ui(ui);
+        });
         self.windows(&ctx);
+        self.text_entry(&ctx);
+        self.export_window(&ctx);
+        self.settings_window(&ctx);
+        let library = &self.library;
+        self.annotator
+            .save_changes(|i| library.images.get(i).map(|l| Arc::clone(&l.image)));
         self.drop_highlight(&ctx);
+    }
+
+    /// The settings window: AI model and ONNX Runtime library (applied by
+    /// restarting the AI; the manifest is read off the UI thread), auto-run,
+    /// cine speed.
+    fn settings_window(&mut self, ctx: &egui::Context) {
+        if let Some(promise) = &self.ai_restart
+            && promise.ready().is_some()
+            && let Some(promise) = self.ai_restart.take()
+        {
+            let runtime = super::runtime_settings(&self.settings);
+            let classifier = promise.block_and_take().map(|manifest| {
+                Box::new(super::ai_assist::WorkerClassifier::spawn(manifest, runtime))
+                    as Box<dyn super::ai_assist::Classifier>
+            });
+            self.ai = AiAssist::new(classifier);
+            self.heatmaps.clear();
+        }
+        if !self.show_settings {
+            return;
+        }
+        let mut open = self.show_settings;
+        let mut apply = false;
+        egui::Window::new("Settings")
+            .open(&mut open)
+            .show(ctx, |ui| {
+                let path_field = |ui: &mut egui::Ui, label: &str, value: &mut Option<PathBuf>| {
+                    let mut text = value
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_default();
+                    ui.horizontal(|ui| {
+                        let l = ui.label(label);
+                        if ui
+                            .add(egui::TextEdit::singleline(&mut text).hint_text("default"))
+                            .labelled_by(l.id)
+                            .changed()
+                        {
+                            *value = (!text.trim().is_empty()).then(|| PathBuf::from(text.trim()));
+                        }
+                    });
+                };
+                path_field(ui, "Model folder or manifest", &mut self.settings.model);
+                path_field(ui, "ONNX Runtime library", &mut self.settings.ort_library);
+                ui.horizontal(|ui| {
+                    apply = ui.button("Apply AI settings").clicked();
+                    if self.ai_restart.is_some() {
+                        ui.spinner();
+                        ui.label("Reading the model…");
+                    }
+                });
+                ui.checkbox(&mut self.settings.auto_run_ai, "Run the AI automatically");
+                ui.add(
+                    egui::Slider::new(&mut self.settings.cine_fps, 1.0..=60.0)
+                        .text("Cine frames per second"),
+                );
+                ui.label("Settings are kept between runs.");
+            });
+        self.show_settings = open;
+        if apply && self.ai_restart.is_none() {
+            let model = self.settings.model.clone();
+            let ctx = ctx.clone();
+            self.ai_restart = Some(Promise::spawn_thread("model manifest", move || {
+                let manifest = crate::ai::resolve_model(model.as_deref())
+                    .and_then(|path| crate::ai::Manifest::load(&path).map_err(Into::into))
+                    .map_err(|e: crate::ai::AiError| e.to_string());
+                ctx.request_repaint();
+                manifest
+            }));
+        }
+    }
+
+    /// The export dialog, and starting the export it asks for.
+    fn export_window(&mut self, ctx: &egui::Context) {
+        if self.export.poll() {
+            ctx.request_repaint();
+        }
+        if self.export.is_running() {
+            ctx.request_repaint_after(std::time::Duration::from_millis(100));
+        }
+        if !self.export.open {
+            return;
+        }
+        let shown = self.shown(self.active);
+        let image = self.active_image().cloned();
+        if let Some(image) = &image
+            && self.export.base_name.is_empty()
+        {
+            let stem = image
+                .path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "image".into());
+            self.export.base_name = format!("{stem}-report");
+        }
+        let classification = image.as_ref().and_then(|i| match self.ai.view(i) {
+            super::ai_assist::AiView::Done(c) => Some(c),
+            _ => None,
+        });
+        let heatmap = self.current_heatmap();
+        let out = self.export.show(
+            ctx,
+            image.is_some(),
+            classification.is_some(),
+            heatmap.is_some(),
+        );
+        if !out.export {
+            return;
+        }
+        let (Some(image), Some((index, frame)), Ok(request)) =
+            (image, shown, self.export.request())
+        else {
+            return;
+        };
+        let view = &self.viewports[self.active].view;
+        let region = self.rects[self.active]
+            .filter(|_| self.export.visible_region)
+            .and_then(|rect| viewport::visible_region(view, &image, rect));
+        let ai = classification
+            .zip(self.ai.classifier())
+            .map(|(c, classifier)| {
+                let card = &classifier.model().card;
+                crate::reports::AiSummary {
+                    classification: (*c).clone(),
+                    engine_detail: classifier.engine_detail(),
+                    intended_use: card.intended_use.clone(),
+                    limitations: card.limitations.clone(),
+                }
+            });
+        let job = super::export::ExportJob {
+            image,
+            frame,
+            window: view.window.clone(),
+            region,
+            annotations: self.annotator.of(index).map(|a| a.set.clone()),
+            heatmap: heatmap.filter(|_| self.export.include_heatmap),
+            heatmap_style: self.settings.overlay.style(),
+            ai,
+            impression: self.export.impression.clone(),
+            reader: self.export.reader.clone(),
+            request,
+        };
+        let ctx = ctx.clone();
+        self.export.start(job, move || ctx.request_repaint());
+    }
+
+    /// The tool row above the viewports: one button per tool (with its
+    /// shortcut), undo, redo and delete.
+    fn toolbar(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal_wrapped(|ui| {
+            for tool in Tool::ALL {
+                let keys = shortcuts::keys_for(ui.ctx(), Action::Tool(tool));
+                if ui
+                    .selectable_label(self.annotator.tool == tool, tool.name())
+                    .on_hover_text(keys)
+                    .clicked()
+                {
+                    self.apply(&ui.ctx().clone(), Action::Tool(tool));
+                }
+            }
+            ui.separator();
+            for (action, label) in [
+                (Action::Undo, "Undo"),
+                (Action::Redo, "Redo"),
+                (Action::DeleteAnnotation, "Delete annotation"),
+            ] {
+                let keys = shortcuts::keys_for(ui.ctx(), action);
+                if ui.button(label).on_hover_text(keys).clicked() {
+                    self.apply(&ui.ctx().clone(), action);
+                }
+            }
+            if !self.annotator.saves() {
+                ui.colored_label(
+                    egui::Color32::LIGHT_RED,
+                    "Annotations are not saved (no data folder)",
+                );
+            }
+            if let Some(e) = self.annotator.save_errors.last() {
+                ui.colored_label(egui::Color32::LIGHT_RED, e);
+            }
+        });
+    }
+
+    /// The box a text note is typed in.
+    fn text_entry(&mut self, ctx: &egui::Context) {
+        let Some((_, _, Draft::Text { text, .. })) = self.annotator.draft.as_mut() else {
+            return;
+        };
+        let mut add = false;
+        let mut cancel = false;
+        egui::Window::new("Text note")
+            .collapsible(false)
+            .show(ctx, |ui| {
+                let label = ui.label("Annotation text");
+                let edit = ui
+                    .add(egui::TextEdit::singleline(text))
+                    .labelled_by(label.id);
+                edit.request_focus();
+                if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                    add = true;
+                }
+                ui.horizontal(|ui| {
+                    add |= ui.button("Add note").clicked();
+                    cancel = ui.button("Cancel note").clicked();
+                });
+            });
+        if add {
+            self.annotator.finish_text();
+        } else if cancel {
+            self.annotator.draft = None;
+        }
     }
 
     fn menu_bar(&mut self, ui: &mut egui::Ui) {
@@ -371,6 +688,21 @@ impl Viewer {
                     if ui.button("Open folder…").clicked() {
                         self.open_dialog(true);
                     }
+                    if ui.button("Export…").clicked() {
+                        self.export.open = true;
+                    }
+                });
+                ui.menu_button("Edit", |ui| {
+                    let ctx = ui.ctx().clone();
+                    for (action, label) in [
+                        (Action::Undo, "Undo annotation change"),
+                        (Action::Redo, "Redo annotation change"),
+                        (Action::DeleteAnnotation, "Delete selected annotation"),
+                    ] {
+                        if ui.button(label).clicked() {
+                            self.apply(&ctx, action);
+                        }
+                    }
                 });
                 ui.menu_button("View", |ui| {
                     for layout in [Layout::Single, Layout::SideBySide, Layout::Quad] {
@@ -381,6 +713,9 @@ impl Viewer {
                         );
                     }
                     ui.checkbox(&mut self.settings.corner_text, "Four-corner text");
+                    if ui.button("Settings…").clicked() {
+                        self.show_settings = true;
+                    }
                     ui.checkbox(&mut self.settings.tag_browser, "DICOM tags");
                 });
                 if ui.button("Shortcuts (F1)").clicked() {
@@ -403,6 +738,10 @@ impl Viewer {
             ui.horizontal(|ui| {
                 ui.label(self.hover.clone().unwrap_or_else(|| "—".into()));
                 ui.separator();
+                if let Some(hint) = self.annotator.hint() {
+                    ui.label(hint);
+                    ui.separator();
+                }
                 ui.label(format!("AI engine: {}", self.ai.status()));
                 ui.separator();
                 let (done, total) = self
@@ -426,16 +765,27 @@ impl Viewer {
         });
     }
 
+    /// The heatmap the reader is asking for: the active viewport's image
+    /// and frame, with the current method and target, when the overlay is on.
+    fn wanted_heatmap(&self) -> Option<HeatmapKey> {
+        if !self.heatmaps.visible {
+            return None;
+        }
+        let (i, frame) = self.shown(self.active)?;
+        let model = self.ai.model()?;
+        Some(
+            self.heatmaps
+                .key(&self.library.images[i].image, frame, model),
+        )
+    }
+
     fn ai_panel(&mut self, ui: &mut egui::Ui) {
         let image = self.active_image().cloned();
         let model = self.ai.model().cloned();
-        let heatmap = match (&image, &model) {
-            (Some(image), Some(model)) if self.heatmaps.visible => {
-                let ctx = ui.ctx().clone();
-                Some(
-                    self.heatmaps
-                        .get(image, model, move || ctx.request_repaint()),
-                )
+        let frame = self.shown(self.active).map_or(0, |(_, f)| f);
+        let heatmap = match (&image, self.ai.classifier()) {
+            (Some(image), Some(classifier)) if self.heatmaps.visible => {
+                Some(self.heatmaps.get(classifier, image, frame))
             }
             _ => None,
         };
@@ -449,7 +799,7 @@ impl Viewer {
                 view.as_ref(),
                 &mut self.settings,
                 &mut self.heatmaps,
-                heatmap.as_ref().and_then(|h| h.as_ref()),
+                heatmap.as_ref(),
             );
             if out.run
                 && let Some(image) = &image
@@ -458,6 +808,10 @@ impl Viewer {
             }
             if out.show_card {
                 self.show_card = true;
+            }
+            ui.separator();
+            if let (Some(image), Some((index, frame))) = (&image, self.shown(self.active)) {
+                super::annotate::list_ui(ui, &mut self.annotator, image, index, frame);
             }
         });
     }
@@ -474,17 +828,15 @@ impl Viewer {
                 size,
             )
             .shrink(1.0);
+            self.rects[v] = Some(cell);
             self.viewport_ui(ui, v, cell, heatmap.as_ref());
         }
     }
 
-    fn current_heatmap(&self) -> Option<Arc<crate::ai::saliency::Heatmap>> {
-        if !self.heatmaps.visible {
-            return None;
-        }
-        let image = self.active_image()?;
-        let model = self.ai.model()?;
-        self.heatmaps.cached(image, model)?.ok()
+    /// The active viewport's heatmap, when shown and ready.
+    pub fn current_heatmap(&self) -> Option<Arc<crate::ai::saliency::Heatmap>> {
+        let key = self.wanted_heatmap()?;
+        self.heatmaps.cached(&key)?.as_ref().ok().cloned()
     }
 
     fn viewport_ui(
@@ -564,7 +916,14 @@ impl Viewer {
             corner_text: self.settings.corner_text,
             active: v == self.active,
         };
-        let out = viewport::show(ui, rect, &mut self.viewports[v], input, &mut self.layers[v]);
+        let out = viewport::show(
+            ui,
+            rect,
+            &mut self.viewports[v],
+            input,
+            &mut self.layers[v],
+            &mut self.annotator,
+        );
         if out.activated {
             self.active = v;
         }
@@ -604,9 +963,11 @@ impl Viewer {
         self.show_help = open;
         let mut card = self.show_card;
         if let Some(model) = self.ai.model().cloned() {
+            let mut close = false;
             egui::Window::new("Model card")
                 .open(&mut card)
-                .show(ctx, |ui| ai_panel::model_card(ui, &model));
+                .show(ctx, |ui| close = ai_panel::model_card(ui, &model));
+            card &= !close;
         }
         self.show_card = card;
     }

@@ -15,6 +15,7 @@ use crate::imaging::render::{Rendered, render_frame, render_sampled, resolve_voi
 use crate::imaging::voi::{Voi, Window};
 use crate::imaging::{Image, WindowChoice};
 
+use super::annotate::Annotator;
 use super::state::{ViewState, ViewTransform, ViewportState, orientation_labels, scale_bar};
 
 /// Pixels magnified stay sharp squares; minified ones are filtered.
@@ -53,7 +54,8 @@ pub struct Displayed {
 
 /// The heatmap layer on screen in one viewport.
 pub struct HeatmapLayer {
-    key: (usize, String, OverlayStyleKey),
+    /// Image index, frame, the heatmap's caption and the overlay style.
+    key: (usize, usize, String, OverlayStyleKey),
     texture: TextureHandle,
 }
 
@@ -179,6 +181,55 @@ fn transform_of(view: &ViewState, image: &Image, rect: Rect) -> ViewTransform {
     )
 }
 
+/// The source pixels visible in a viewport `rect` under `view`, clipped to
+/// the image; `None` when the whole image is visible.
+pub fn visible_region(
+    view: &ViewState,
+    image: &Image,
+    rect: Rect,
+) -> Option<crate::reports::Region> {
+    let t = transform_of(view, image, rect);
+    let corners = [
+        rect.left_top(),
+        rect.right_top(),
+        rect.right_bottom(),
+        rect.left_bottom(),
+    ]
+    .map(|p| t.to_image(p.x, p.y));
+    let (w, h) = (image.pixels.columns as f32, image.pixels.rows as f32);
+    let x0 = corners
+        .iter()
+        .map(|c| c[0])
+        .fold(f32::MAX, f32::min)
+        .clamp(0.0, w);
+    let x1 = corners
+        .iter()
+        .map(|c| c[0])
+        .fold(f32::MIN, f32::max)
+        .clamp(0.0, w);
+    let y0 = corners
+        .iter()
+        .map(|c| c[1])
+        .fold(f32::MAX, f32::min)
+        .clamp(0.0, h);
+    let y1 = corners
+        .iter()
+        .map(|c| c[1])
+        .fold(f32::MIN, f32::max)
+        .clamp(0.0, h);
+    let region = crate::reports::Region {
+        x: x0.floor() as u32,
+        y: y0.floor() as u32,
+        width: (x1.ceil() - x0.floor()).max(1.0) as u32,
+        height: (y1.ceil() - y0.floor()).max(1.0) as u32,
+    };
+    let whole = region.x == 0
+        && region.y == 0
+        && region.width >= image.pixels.columns
+        && region.height >= image.pixels.rows;
+    (!whole).then_some(region)
+}
+
 fn textured_mesh(texture: egui::TextureId, t: &ViewTransform, tint: Color32) -> egui::Mesh {
     let mut mesh = egui::Mesh::with_texture(texture);
     let [w, h] = t.image_size;
@@ -217,13 +268,15 @@ pub struct ViewportInput<'a> {
 }
 
 /// Draws a viewport and applies zoom, pan and window/level drags to
-/// `state`.
+/// `state`; the left button goes to `annotator`'s tool first (drawing,
+/// picking, dragging handles) and pans only when the tool leaves it.
 pub fn show(
     ui: &mut egui::Ui,
     rect: Rect,
     state: &mut ViewportState,
     input: ViewportInput<'_>,
     layer: &mut Option<HeatmapLayer>,
+    annotator: &mut Annotator,
 ) -> ViewportOutput {
     let mut out = ViewportOutput::default();
     let id = egui::Id::unique(("viewport", input.index));
@@ -245,7 +298,7 @@ pub fn show(
     if response.clicked() || response.drag_started() || response.secondary_clicked() {
         out.activated = true;
     }
-    if response.double_clicked() {
+    if response.double_clicked() && annotator.tool == super::annotate::Tool::Navigate {
         state.view.zoom = None;
         state.view.pan = [0.0, 0.0];
     }
@@ -277,7 +330,10 @@ pub fn show(
             out.scroll_steps = if wheel < 0.0 { 1 } else { -1 };
         }
     }
-    if response.dragged_by(egui::PointerButton::Primary) {
+    t = transform_of(&state.view, image, rect);
+    let image_index = input.displayed.key.image;
+    let used = annotator.interact(&response, &t, image_index, input.frame);
+    if !used && response.dragged_by(egui::PointerButton::Primary) {
         let d = response.drag_delta();
         state.view.pan[0] += d.x;
         state.view.pan[1] += d.y;
@@ -297,11 +353,23 @@ pub fn show(
     if let Some((heatmap, style)) = input.heatmap {
         let key = (
             input.displayed.key.image,
+            input.frame,
             heatmap.caption(),
             style_key(&style),
         );
         if layer.as_ref().is_none_or(|l| l.key != key) {
-            let rgba = heatmap_rgba(heatmap, &style);
+            let mut rgba = heatmap_rgba(heatmap, &style);
+            // Larger than the GPU allows: the same sampling as the image.
+            let max_side = ui.ctx().input(|i| i.max_texture_side).max(1) as u32;
+            if rgba.width().max(rgba.height()) > max_side {
+                let step = rgba.width().max(rgba.height()).div_ceil(max_side);
+                rgba = image::imageops::resize(
+                    &rgba,
+                    rgba.width().div_ceil(step),
+                    rgba.height().div_ceil(step),
+                    image::imageops::FilterType::Nearest,
+                );
+            }
             let color = egui::ColorImage::from_rgba_unmultiplied(
                 [rgba.width() as usize, rgba.height() as usize],
                 rgba.as_raw(),
@@ -317,6 +385,8 @@ pub fn show(
             painter.add(textured_mesh(l.texture.id(), &t, Color32::WHITE));
         }
     }
+
+    annotator.paint(&painter, &t, image, image_index, input.frame);
 
     if let Some(pos) = response.hover_pos()
         && let Some((c, r)) = t.pixel_at(pos.x, pos.y)

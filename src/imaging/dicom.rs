@@ -1304,3 +1304,20 @@ pub fn read_attributes(path: &Path, options: &LoadOptions) -> ImagingResult<Vec<
     };
     crate::imaging::contain_panics(run).map_err(|kind| ImagingError::new(path, kind))
 }
+
+/// A DICOM file's whole data set, parsed exactly as loading parses it
+/// (preamble or not, File Meta or not, inferred syntax, deflate inflated,
+/// lengths checked first), with the transfer syntax UID its pixel data is
+/// encoded in: for tools that rewrite a data set (de-identification).
+pub fn read_dataset(path: &Path) -> ImagingResult<(InMemDicomObject, String)> {
+    let run = || -> Result<(InMemDicomObject, String), Kind> {
+        let (parsed, _) = open(path, false, MAX_PIXEL_BYTES)?;
+        let ts = parsed.transfer_syntax().to_string();
+        let dataset = match parsed {
+            Parsed::File(file) => file.into_inner(),
+            Parsed::Bare(dataset, _) => dataset,
+        };
+        Ok((dataset, ts))
+    };
+    crate::imaging::contain_panics(run).map_err(|kind| ImagingError::new(path, kind))
+}

@@ -42,19 +42,14 @@ impl Rendered {
 
     /// Writes a PNG to `path`, atomically (temporary file, then rename).
     pub fn save_png(&self, path: &Path) -> ImagingResult<()> {
-        let err = |e: String| ImagingError::new(path, ImagingErrorKind::Io(e));
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| err(e.to_string()))?;
-        self.to_dynamic_image()
-            .write_to(
-                &mut std::io::BufWriter::new(tmp.as_file()),
-                image::ImageFormat::Png,
-            )
-            .map_err(|e| err(e.to_string()))?;
-        tmp.persist(path).map_err(|e| err(e.error.to_string()))?;
+        crate::output::write_atomic(path, |w| {
+            let mut buffer = std::io::Cursor::new(Vec::new());
+            self.to_dynamic_image()
+                .write_to(&mut buffer, image::ImageFormat::Png)
+                .map_err(std::io::Error::other)?;
+            w.write_all(buffer.get_ref())
+        })
+        .map_err(|e| ImagingError::new(path, ImagingErrorKind::Io(e.to_string())))?;
         Ok(())
     }
 }

@@ -115,3 +115,36 @@ pub fn write_dicom(path: &std::path::Path, elements: Vec<InMemElement>) {
         .unwrap();
     file.write_to_file(path).unwrap();
 }
+
+/// A command-line tool the tests need (from a Debian package installed by
+/// `.ci/run`); a missing tool fails the test with the package to install.
+pub fn tool(name: &str, package: &str) -> Command {
+    let found = std::env::var_os("PATH")
+        .map(|paths| std::env::split_paths(&paths).any(|p| p.join(name).is_file()))
+        .unwrap_or(false);
+    assert!(
+        found,
+        "`{name}` not found: install the Debian package `{package}` (see .ci/run)"
+    );
+    Command::new(name)
+}
+
+/// Runs a tool and returns (exit status success, stdout, stderr).
+pub fn run_tool(mut command: Command) -> (bool, String, String) {
+    let out = command.output().expect("tool runs");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Runs the `hilum` binary with `args` and extra environment variables.
+pub fn hilum_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_hilum"));
+    c.args(args);
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("hilum binary runs")
+}

@@ -1,0 +1,243 @@
+//! De-identification over every file of the reference corpus, through
+//! `hilum anonymize`: no identifying value of the source anywhere in the
+//! output bytes, pixel data unchanged, UIDs replaced consistently.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use common::hilum;
+use dicom_core::header::Header as _;
+use dicom_core::value::PrimitiveValue;
+use dicom_core::{DataElement, Tag, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
+use hilum::imaging::dicom::read_dataset;
+
+/// PS3.15 Table E.1-1 attributes whose source values must not survive
+/// (the test's own list, independent of the implementation's table).
+const IDENTIFYING: &[Tag] = &[
+    tags::PATIENT_NAME,
+    tags::PATIENT_ID,
+    tags::PATIENT_BIRTH_DATE,
+    #[allow(deprecated)]
+    tags::OTHER_PATIENT_I_DS,
+    tags::OTHER_PATIENT_NAMES,
+    tags::PATIENT_ADDRESS,
+    tags::ACCESSION_NUMBER,
+    tags::STUDY_ID,
+    tags::STUDY_DATE,
+    tags::SERIES_DATE,
+    tags::ACQUISITION_DATE,
+    tags::CONTENT_DATE,
+    tags::ACQUISITION_DATE_TIME,
+    tags::INSTITUTION_NAME,
+    tags::INSTITUTION_ADDRESS,
+    tags::INSTITUTIONAL_DEPARTMENT_NAME,
+    tags::REFERRING_PHYSICIAN_NAME,
+    tags::PERFORMING_PHYSICIAN_NAME,
+    tags::OPERATORS_NAME,
+    tags::PHYSICIANS_OF_RECORD,
+    tags::STATION_NAME,
+    tags::DEVICE_SERIAL_NUMBER,
+    tags::STUDY_DESCRIPTION,
+    tags::SERIES_DESCRIPTION,
+    tags::PROTOCOL_NAME,
+    tags::STUDY_INSTANCE_UID,
+    tags::SERIES_INSTANCE_UID,
+    tags::SOP_INSTANCE_UID,
+    tags::FRAME_OF_REFERENCE_UID,
+    tags::IMAGE_COMMENTS,
+];
+
+const UIDS: &[Tag] = &[
+    tags::STUDY_INSTANCE_UID,
+    tags::SERIES_INSTANCE_UID,
+    tags::SOP_INSTANCE_UID,
+    tags::FRAME_OF_REFERENCE_UID,
+];
+
+fn value(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
+    ds.get(tag)
+        .and_then(|e| e.to_str().ok())
+        .map(|s| s.trim_end_matches('\0').trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+fn corpus_files() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(common::corpus_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_str().unwrap();
+            name != "reference.json" && !name.ends_with(".md")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+fn contains(haystack: &[u8], needle: &str) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn every_corpus_file_is_deidentified_with_pixels_unchanged_and_uids_consistent() {
+    let out_dir = tempfile::tempdir().unwrap();
+    let files = corpus_files();
+    assert!(files.len() >= 39, "{} corpus files", files.len());
+    let mut args = vec!["anonymize".to_string()];
+    args.extend(files.iter().map(|p| p.display().to_string()));
+    args.extend(["--out".into(), out_dir.path().display().to_string()]);
+    let arg_refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = hilum(&arg_refs);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+
+    let mut uid_map: HashMap<String, String> = HashMap::new();
+    let mut checked = 0;
+    for source in &files {
+        let name = source.file_name().unwrap().to_str().unwrap();
+        let output = out_dir.path().join(name);
+        let Ok((src, _)) = read_dataset(source) else {
+            // Files the loader cannot parse fail by name, with no output.
+            assert!(stderr.contains(name), "{name} failed silently:\n{stderr}");
+            assert!(!output.exists(), "{name}: no output for a failed file");
+            continue;
+        };
+        assert!(output.is_file(), "{name} not written:\n{stderr}");
+        let bytes = std::fs::read(&output).unwrap();
+        // Values the profile keeps may equal an identifying one (an
+        // institution named after the scanner's manufacturer).
+        let kept: Vec<String> = [tags::MANUFACTURER, tags::MANUFACTURER_MODEL_NAME]
+            .iter()
+            .filter_map(|&t| value(&src, t))
+            .collect();
+        for &tag in IDENTIFYING {
+            if let Some(v) = value(&src, tag) {
+                // Short values (sex, single digits) occur by chance.
+                if v.len() >= 6 && !kept.iter().any(|k| k.contains(v.as_str())) {
+                    assert!(!contains(&bytes, &v), "{name}: {tag} value {v:?} survived");
+                }
+            }
+        }
+        let (dst, _) = read_dataset(&output).unwrap();
+        assert_eq!(
+            value(&dst, tags::PATIENT_IDENTITY_REMOVED).as_deref(),
+            Some("YES")
+        );
+        assert!(value(&dst, tags::DEIDENTIFICATION_METHOD).is_some());
+        assert!(
+            dst.iter().all(|e| e.tag().group() % 2 == 0),
+            "{name}: private attributes removed"
+        );
+        assert_eq!(
+            src.get(tags::PIXEL_DATA).map(|e| e.value()),
+            dst.get(tags::PIXEL_DATA).map(|e| e.value()),
+            "{name}: pixel data unchanged"
+        );
+        for &tag in UIDS {
+            if let (Some(a), Some(b)) = (value(&src, tag), value(&dst, tag)) {
+                assert_ne!(a, b, "{name}: {tag} replaced");
+                let previous = uid_map.insert(a.clone(), b.clone());
+                assert!(
+                    previous.is_none_or(|p| p == b),
+                    "{name}: {a} mapped to two different UIDs"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(
+        checked >= 35,
+        "only {checked} files de-identified:\n{stderr}"
+    );
+    let distinct: std::collections::HashSet<&String> = uid_map.values().collect();
+    assert_eq!(distinct.len(), uid_map.len(), "distinct UIDs stay distinct");
+}
+
+fn ct_copy_with(dir: &Path, name: &str, elements: Vec<(Tag, VR, &str)>) -> PathBuf {
+    let mut file = dicom_object::open_file(common::corpus_dir().join("CT_small.dcm")).unwrap();
+    for (tag, vr, v) in elements {
+        file.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+    }
+    let path = dir.join(name);
+    file.write_to_file(&path).unwrap();
+    path
+}
+
+#[test]
+fn burned_in_annotation_is_refused_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = ct_copy_with(
+        dir.path(),
+        "burned.dcm",
+        vec![(tags::BURNED_IN_ANNOTATION, VR::CS, "YES")],
+    );
+    let out_dir = dir.path().join("out");
+    let out = hilum(&[
+        "anonymize",
+        source.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("burned.dcm") && err.contains("Burned In Annotation"),
+        "{err}"
+    );
+    assert!(!out_dir.join("burned.dcm").exists());
+    let out = hilum(&[
+        "anonymize",
+        source.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--allow-burned-in",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out_dir.join("burned.dcm").is_file());
+}
+
+#[test]
+fn dates_can_be_shifted_instead_of_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = ct_copy_with(
+        dir.path(),
+        "dated.dcm",
+        vec![
+            (tags::STUDY_DATE, VR::DA, "20240301"),
+            (tags::SERIES_DATE, VR::DA, "20240302"),
+        ],
+    );
+    let out_dir = dir.path().join("out");
+    let out = hilum(&[
+        "anonymize",
+        source.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+        "--shift-dates",
+        "-1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (dst, _) = read_dataset(&out_dir.join("dated.dcm")).unwrap();
+    assert_eq!(value(&dst, tags::STUDY_DATE).as_deref(), Some("20240229"));
+    assert_eq!(value(&dst, tags::SERIES_DATE).as_deref(), Some("20240301"));
+    // The birth date is emptied even when dates are shifted.
+    assert_eq!(value(&dst, tags::PATIENT_BIRTH_DATE), None);
+    assert_eq!(
+        value(&dst, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(),
+        Some("MODIFIED")
+    );
+}
