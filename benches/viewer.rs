@@ -40,9 +40,15 @@ fn viewer() -> Viewer {
 }
 
 fn harness(v: Viewer) -> Harness<'static, Viewer> {
-    Harness::builder()
+    let mut h = Harness::builder()
         .with_size(egui::vec2(1280.0, 900.0))
-        .build_ui_state(|ui, v: &mut Viewer| v.show(ui), v)
+        .build_ui_state(|ui, v: &mut Viewer| v.show(ui), v);
+    // A desktop GPU's texture limit (wgpu's default 8192), so the 3000×3000
+    // image is shown and windowed at full resolution, not sampled down to
+    // egui's headless default of 2048.
+    h.input_mut().max_texture_side = Some(8192);
+    h.step();
+    h
 }
 
 fn load_into(h: &mut Harness<'static, Viewer>, path: std::path::PathBuf, images: usize) {

@@ -908,6 +908,39 @@ fn roi_angle_and_text_tools_measure_in_modality_units() {
 }
 
 #[test]
+fn an_image_larger_than_the_texture_limit_is_shown_sampled() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.dcm");
+    generate::write_big(&path, 12);
+    let mut h = harness(viewer_without_ai());
+    h.input_mut().max_texture_side = Some(2048);
+    drop_files(&mut h, std::slice::from_ref(&path));
+    step_until(&mut h, "the 3000×3000 image", |v| v.displayed(0).is_some());
+    let shown = &h.state().displayed(0).unwrap().rendered;
+    assert_eq!(
+        (shown.width, shown.height),
+        (1500, 1500),
+        "sampled every 2nd pixel"
+    );
+    // The sampled pixels are the pipeline's own for those positions.
+    let image = Arc::clone(&h.state().library.images[0].image);
+    let full = render_frame(&image, 0, &WindowChoice::FileDefault).unwrap();
+    for (x, y) in [(0, 0), (700, 300), (1499, 1499)] {
+        assert_eq!(
+            shown.pixels[y * 1500 + x],
+            full.pixels[(2 * y) * 3000 + 2 * x],
+            "({x}, {y})"
+        );
+    }
+    let screen = h.render().expect("headless rendering");
+    let c = viewport_center(&h);
+    let values: Vec<u8> = (0..40)
+        .map(|i| screen.get_pixel(c.x as u32 + i * 3, c.y as u32 + i)[0])
+        .collect();
+    assert!(values.iter().any(|&x| x != values[0]), "blank: {values:?}");
+}
+
+#[test]
 fn the_command_line_takes_paths_or_a_subcommand() {
     use clap::Parser;
     let cli = hilum::cli::Cli::try_parse_from(["hilum", "a.dcm", "folder"]).unwrap();

@@ -4,7 +4,7 @@
 //! background thread with progress and cancel. The work is
 //! [`crate::reports::export`], the same as `hilum report`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -111,9 +111,10 @@ pub struct ExportDialog {
 
 impl Default for ExportDialog {
     fn default() -> Self {
-        let folder = directories::UserDirs::new()
-            .and_then(|d| d.document_dir().map(Path::to_path_buf))
-            .or_else(|| directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf()))
+        // The home folder (from the environment; the XDG user-dirs file
+        // is not read here, on the UI thread).
+        let folder = directories::BaseDirs::new()
+            .map(|d| d.home_dir().to_path_buf())
             .unwrap_or_default();
         Self {
             open: false,
