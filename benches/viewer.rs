@@ -1,10 +1,15 @@
 //! Benchmarks of the viewer (run with `cargo bench --bench viewer`):
 //!
 //! * `viewer_window_level_3000x3000/*`: a new window on a 3000×3000 16-bit
-//!   radiograph: the pipeline's CPU LUT render plus the conversion to an
-//!   egui image (`cpu_lut_render`), and a whole egui frame after a window
+//!   radiograph: `render_frame` plus the conversion to an egui image, one
+//!   thread (`cpu_lut_render`, the baseline); the viewer's path, the same
+//!   lookup table written straight into the texture's pixels on every core
+//!   (`display_lut_parallel`); and a whole egui frame after a window
 //!   change, texture update included (`frame_after_window_change`; the
-//!   harness's renderer is not run, so this is the UI thread's cost).
+//!   harness's renderer is not run, so this is the UI thread's cost), and
+//!   the same while the window is being dragged, when the viewport shows a
+//!   preview sampled at about one image pixel per screen pixel
+//!   (`frame_while_dragging_window`).
 //! * `viewer_stack_scroll_500/frame`: one egui frame after stepping to the
 //!   next slice of a 500-slice CT (render of the new slice and texture
 //!   update included).
@@ -23,7 +28,7 @@ use egui_kittest::Harness;
 use hilum::app::Viewer;
 use hilum::app::ai_assist::AiAssist;
 use hilum::app::settings::Settings;
-use hilum::app::viewport::color_image;
+use hilum::app::viewport::{color_image, render_gray_for_display};
 use hilum::imaging::voi::Window;
 use hilum::imaging::{LoadOptions, WindowChoice, load_path, render_frame};
 
@@ -100,6 +105,13 @@ fn bench_window_level(c: &mut Criterion) {
             black_box(color_image(&rendered, false))
         })
     });
+    let mut k = 0;
+    group.bench_function("display_lut_parallel", |b| {
+        b.iter(|| {
+            k += 1;
+            black_box(render_gray_for_display(&image, 0, &window(k), false))
+        })
+    });
     let mut h = harness(viewer());
     load_into(&mut h, path, 1);
     let mut k = 0;
@@ -110,11 +122,28 @@ fn bench_window_level(c: &mut Criterion) {
             h.step();
         })
     });
+    // While the right button drags the window: the preview at about one
+    // image pixel per screen pixel (the viewport is ~900 points here).
+    group.bench_function("frame_while_dragging_window", |b| {
+        b.iter(|| {
+            k += 1;
+            let vp = &mut h.state_mut().viewports[0];
+            vp.view.window = window(k);
+            vp.adjusting = true;
+            h.step();
+        })
+    });
+    let step = h.state().displayed(0).unwrap().key.step;
+    assert!(step > 1, "the drag preview was not used (step {step})");
+    println!("drag preview: every {step}th pixel");
     assert!(
         h.state().displayed(0).unwrap().uploads > 10,
         "the texture was not updated"
     );
-    // Repaints without a change must not upload again.
+    // The drag has ended: one frame renders the full resolution again;
+    // repaints without a change after that must not upload again.
+    h.step();
+    assert_eq!(h.state().displayed(0).unwrap().key.step, 1);
     let uploads = h.state().displayed(0).unwrap().uploads;
     for _ in 0..5 {
         h.step();

@@ -941,6 +941,36 @@ fn an_image_larger_than_the_texture_limit_is_shown_sampled() {
 }
 
 #[test]
+fn the_parallel_window_path_is_the_pipelines_rendering() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.dcm");
+    generate::write_big(&path, 16);
+    let image = hilum::imaging::load_path(&path, &hilum::imaging::LoadOptions::default()).unwrap();
+    let window = WindowChoice::Explicit(hilum::imaging::Window::linear(20000.0, 9000.0));
+    for invert in [false, true] {
+        let (rendered, color) =
+            hilum::app::viewport::render_gray_for_display(&image, 0, &window, invert)
+                .expect("a gray 16-bit frame takes the table path")
+                .unwrap();
+        let expected = render_frame(&image, 0, &window).unwrap();
+        assert_eq!(
+            rendered, expected,
+            "split rendering differs from render_frame"
+        );
+        let flip = |v: u8| if invert { 255 - v } else { v };
+        assert_eq!(color.size, [3000, 3000]);
+        assert!(
+            color
+                .pixels
+                .iter()
+                .zip(&expected.pixels)
+                .all(|(c, &v)| *c == egui::Color32::from_gray(flip(v))),
+            "texture pixels differ (invert {invert})"
+        );
+    }
+}
+
+#[test]
 fn the_command_line_takes_paths_or_a_subcommand() {
     use clap::Parser;
     let cli = hilum::cli::Cli::try_parse_from(["hilum", "a.dcm", "folder"]).unwrap();

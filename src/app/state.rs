@@ -243,6 +243,9 @@ pub struct ViewportState {
     pub view: ViewState,
     /// Cine running.
     pub cine: bool,
+    /// The window is being dragged (the viewport then shows a preview at
+    /// screen resolution; see `viewport::preview_step`).
+    pub adjusting: bool,
 }
 
 impl ViewportState {

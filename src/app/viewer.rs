@@ -874,11 +874,23 @@ impl Viewer {
             return;
         };
         let image = Arc::clone(&self.library.images[image_index].image);
+        let scale = super::state::ViewTransform::new(
+            &self.viewports[v].view,
+            [image.pixels.columns as f32, image.pixels.rows as f32],
+            [rect.center().x, rect.center().y],
+            [rect.width(), rect.height()],
+        )
+        .scale;
         let key = DisplayKey {
             image: image_index,
             frame,
             window: self.viewports[v].view.window.clone(),
             invert: self.viewports[v].view.invert,
+            step: viewport::preview_step(
+                self.viewports[v].adjusting,
+                scale,
+                ui.ctx().pixels_per_point(),
+            ),
         };
         let result = viewport::update_texture(
             ui.ctx(),

@@ -11,7 +11,7 @@ use crate::ai::saliency::Heatmap;
 use crate::ai::saliency::overlay::{OverlayStyle, heatmap_rgba};
 use crate::imaging::image::Photometric;
 use crate::imaging::pixels::FrameKind;
-use crate::imaging::render::{Rendered, render_frame, render_sampled, resolve_voi};
+use crate::imaging::render::{GrayLut, Rendered, render_frame, render_sampled, resolve_voi};
 use crate::imaging::voi::{Voi, Window};
 use crate::imaging::{Image, WindowChoice};
 
@@ -37,6 +37,22 @@ pub struct DisplayKey {
     pub window: WindowChoice,
     /// Reader's inversion.
     pub invert: bool,
+    /// Every `step`-th pixel in each direction: 1 shows every pixel; more
+    /// only while the window is dragged on a minified image.
+    pub step: usize,
+}
+
+/// The sampling step for a viewport showing an image at `scale` points
+/// per pixel: 1 (every pixel) unless the window is being dragged on an
+/// image shown smaller than 1 screen pixel per image pixel, where the
+/// preview samples about one image pixel per screen pixel. When the drag
+/// ends the full-resolution rendering is made once.
+pub fn preview_step(adjusting: bool, scale: f32, pixels_per_point: f32) -> usize {
+    let per_screen_pixel = scale * pixels_per_point;
+    if !adjusting || per_screen_pixel >= 1.0 || per_screen_pixel <= 0.0 {
+        return 1;
+    }
+    ((1.0 / per_screen_pixel).floor() as usize).clamp(1, 64)
 }
 
 /// The frame on screen in one viewport.
@@ -81,6 +97,67 @@ pub fn color_image(rendered: &Rendered, invert: bool) -> egui::ColorImage {
     }
 }
 
+/// A gray frame windowed by the pipeline's own lookup table
+/// ([`GrayLut`], the table `render_frame` uses), written straight into the
+/// texture's pixels in one pass split across the CPU's cores: the
+/// window/level path for large radiographs. `None` when the frame is not
+/// gray or its stored range is too wide for a table (then `render_frame`
+/// is used).
+pub fn render_gray_for_display(
+    image: &Image,
+    frame: usize,
+    window: &WindowChoice,
+    invert: bool,
+) -> Option<crate::ImagingResult<(Rendered, egui::ColorImage)>> {
+    if !is_gray(image, frame) || image.pixels.photometric == Photometric::PaletteColor {
+        return None;
+    }
+    let f = match image.frame(frame) {
+        Ok(f) => f,
+        Err(e) => return Some(Err(e)),
+    };
+    let voi = match resolve_voi(image, frame, window) {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
+    let lut = GrayLut::new(image, frame, &voi)?;
+    let n = f.pixel_count();
+    let mut gray = vec![0u8; n];
+    let mut color = vec![Color32::BLACK; n];
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |t| t.get())
+        .clamp(1, 16);
+    // Below ~1 Mpixel one thread is as fast as starting several.
+    let chunk = if n < 1 << 20 {
+        n.max(1)
+    } else {
+        n.div_ceil(threads)
+    };
+    let (samples, lut) = (&f.samples, &lut);
+    std::thread::scope(|scope| {
+        for (i, (g, c)) in gray
+            .chunks_mut(chunk)
+            .zip(color.chunks_mut(chunk))
+            .enumerate()
+        {
+            scope.spawn(move || {
+                lut.apply_from(samples, i * chunk, g);
+                for (o, &v) in c.iter_mut().zip(g.iter()) {
+                    *o = Color32::from_gray(if invert { 255 - v } else { v });
+                }
+            });
+        }
+    });
+    let size = [f.columns as usize, f.rows as usize];
+    let rendered = Rendered {
+        width: f.columns,
+        height: f.rows,
+        channels: 1,
+        pixels: gray,
+    };
+    Some(Ok((rendered, egui::ColorImage::new(size, color))))
+}
+
 /// Makes sure `slot` shows `key`: renders through the pipeline and uploads
 /// only when the key changed. Returns the error text when rendering fails.
 pub fn update_texture(
@@ -97,16 +174,25 @@ pub fn update_texture(
     // fits (the pipeline windows the sampled pixels) instead of failing.
     let max_side = ctx.input(|i| i.max_texture_side).max(1);
     let (w, h) = (image.pixels.columns as usize, image.pixels.rows as usize);
-    let rendered = if w.max(h) > max_side {
-        let step = w.max(h).div_ceil(max_side);
+    let (rendered, color) = if w.max(h) > max_side || key.step > 1 {
+        let step = w.max(h).div_ceil(max_side).max(key.step);
         let xs: Vec<usize> = (0..w).step_by(step).collect();
         let ys: Vec<usize> = (0..h).step_by(step).collect();
-        render_sampled(image, key.frame, &key.window, &xs, &ys)
+        let rendered =
+            render_sampled(image, key.frame, &key.window, &xs, &ys).map_err(|e| e.to_string())?;
+        let color = color_image(&rendered, key.invert);
+        (rendered, color)
     } else {
-        render_frame(image, key.frame, &key.window)
-    }
-    .map_err(|e| e.to_string())?;
-    let color = color_image(&rendered, key.invert);
+        match render_gray_for_display(image, key.frame, &key.window, key.invert) {
+            Some(done) => done.map_err(|e| e.to_string())?,
+            None => {
+                let rendered =
+                    render_frame(image, key.frame, &key.window).map_err(|e| e.to_string())?;
+                let color = color_image(&rendered, key.invert);
+                (rendered, color)
+            }
+        }
+    };
     match slot {
         Some(d) => {
             d.texture.set(color, TEXTURE_OPTIONS);
@@ -338,7 +424,14 @@ pub fn show(
         state.view.pan[0] += d.x;
         state.view.pan[1] += d.y;
     }
-    if response.dragged_by(egui::PointerButton::Secondary) && is_gray(image, input.frame) {
+    let was_adjusting = state.adjusting;
+    state.adjusting =
+        response.dragged_by(egui::PointerButton::Secondary) && is_gray(image, input.frame);
+    if was_adjusting && !state.adjusting {
+        // One more frame, to replace the drag's preview at full resolution.
+        ui.ctx().request_repaint();
+    }
+    if state.adjusting {
         let d = response.drag_delta();
         let modifiers = ui.input(|i| i.modifiers);
         window_drag(state, image, input.frame, d, modifiers);

@@ -240,6 +240,18 @@ impl GrayLut {
 
     /// Renders a whole frame into `out` (one byte per pixel).
     pub fn apply(&self, samples: &Samples, out: &mut [u8]) {
+        self.apply_from(samples, 0, out);
+    }
+
+    /// Renders samples `start .. start + out.len()` into `out`, so a frame
+    /// can be rendered in pieces (on several threads) with the same table.
+    /// Samples past the end of the frame leave `out` as it is.
+    pub fn apply_from(&self, samples: &Samples, start: usize, out: &mut [u8]) {
+        let end = (start + out.len()).min(samples.len());
+        if start >= end {
+            return;
+        }
+        let out = &mut out[..end - start];
         let t = &self.table[..];
         let off = self.offset;
         let last = t.len() as i64 - 1;
@@ -247,11 +259,11 @@ impl GrayLut {
         match samples {
             Samples::U8(v) => out
                 .iter_mut()
-                .zip(v)
+                .zip(&v[start..end])
                 .for_each(|(o, &s)| *o = t[idx(s as i64)]),
             Samples::I8(v) => out
                 .iter_mut()
-                .zip(v)
+                .zip(&v[start..end])
                 .for_each(|(o, &s)| *o = t[idx(s as i64)]),
             // 16-bit samples: widen the table to every 16-bit pattern once
             // (65536 entries, far fewer than the pixels), so the pixel loop
@@ -259,22 +271,22 @@ impl GrayLut {
             Samples::U16(v) => {
                 let direct = widen(|raw| t[idx(raw as i64)]);
                 out.iter_mut()
-                    .zip(v)
+                    .zip(&v[start..end])
                     .for_each(|(o, &s)| *o = direct[s as usize]);
             }
             Samples::I16(v) => {
                 let direct = widen(|raw| t[idx(raw as i16 as i64)]);
                 out.iter_mut()
-                    .zip(v)
+                    .zip(&v[start..end])
                     .for_each(|(o, &s)| *o = direct[s as u16 as usize]);
             }
             Samples::U32(v) => out
                 .iter_mut()
-                .zip(v)
+                .zip(&v[start..end])
                 .for_each(|(o, &s)| *o = t[idx(s as i64)]),
             Samples::I32(v) => out
                 .iter_mut()
-                .zip(v)
+                .zip(&v[start..end])
                 .for_each(|(o, &s)| *o = t[idx(s as i64)]),
         }
     }
