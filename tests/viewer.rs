@@ -774,6 +774,12 @@ fn a_length_measurement_survives_zoom_undo_and_a_restart_and_is_exported() {
     again.key_press_modifiers(Modifiers::COMMAND, Key::E);
     again.step();
     again.get_by_label("PDF report");
+    // The suggested file name follows the source, except de-identified.
+    assert_eq!(again.state().export.base_name, "CT_small-report");
+    again.state_mut().export.deidentify = true;
+    again.step();
+    assert_eq!(again.state().export.base_name, "deidentified-report");
+    again.state_mut().export.deidentify = false;
     {
         let dialog = &mut again.state_mut().export;
         dialog.folder = out.path().display().to_string();
@@ -968,6 +974,48 @@ fn the_parallel_window_path_is_the_pipelines_rendering() {
             "texture pixels differ (invert {invert})"
         );
     }
+}
+
+#[test]
+fn a_handle_drags_in_one_of_two_viewports_showing_the_same_image() {
+    let mut h = harness(viewer_without_ai());
+    drop_files(&mut h, &[asset("assets/CT_small.dcm")]);
+    step_until(&mut h, "the CT", |v| v.displayed(0).is_some());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num2);
+    h.step();
+    let series = h.state().viewports[0].series.clone();
+    h.state_mut().viewports[1].series = series;
+    h.step();
+    h.step();
+    let c = viewport_center(&h);
+    h.key_press(Key::L);
+    h.step();
+    primary_drag(&mut h, c - egui::vec2(40.0, 0.0), c + egui::vec2(40.0, 0.0));
+    h.key_press(Key::Escape);
+    h.step();
+    let t = transform(&h);
+    let Shape::Length { end, .. } = h.state().annotator.of(0).unwrap().set.annotations[0].shape
+    else {
+        panic!("no length")
+    };
+    let [ex, ey] = t.to_screen(end.x as f32, end.y as f32);
+    let handle = Pos2::new(ex, ey);
+    primary_drag(&mut h, handle, handle + egui::vec2(0.0, 40.0));
+    let v = h.state();
+    assert_eq!(
+        v.viewports[0].view.pan,
+        [0.0, 0.0],
+        "the drag panned instead"
+    );
+    let Shape::Length { end: moved, .. } = v.annotator.of(0).unwrap().set.annotations[0].shape
+    else {
+        panic!("no length")
+    };
+    let expected = end.y + 40.0 / t.scale as f64;
+    assert!(
+        (moved.y - expected).abs() < 0.5 && (moved.x - end.x).abs() < 0.5,
+        "{moved:?} vs {end:?} + 40 points down"
+    );
 }
 
 #[test]

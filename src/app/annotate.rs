@@ -188,9 +188,11 @@ pub enum Draft {
     },
 }
 
-/// A handle being dragged: which annotation and which point.
+/// A handle being dragged: in which viewport, which annotation and which
+/// point.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct HandleDrag {
+    viewport: egui::Id,
     image: usize,
     id: AnnotationId,
     handle: usize,
@@ -501,7 +503,9 @@ impl Annotator {
         pointer: Option<Pos2>,
     ) -> bool {
         if let Some(drag) = self.handle {
-            if drag.image != index {
+            // Another viewport (perhaps showing the same image) is not the
+            // one being dragged in.
+            if drag.viewport != response.id || drag.image != index {
                 return false;
             }
             if let Some(pos) = pointer
@@ -526,6 +530,7 @@ impl Annotator {
                 self.selected = Some((index, id));
                 self.of_mut(index).checkpoint();
                 self.handle = Some(HandleDrag {
+                    viewport: response.id,
                     image: index,
                     id,
                     handle,

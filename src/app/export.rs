@@ -103,6 +103,9 @@ pub struct ExportDialog {
     pub deidentify: bool,
     /// Replace files that exist.
     pub overwrite: bool,
+    /// The file name the viewer filled in (replaced when the image or the
+    /// de-identify switch changes, unless the reader typed another).
+    pub suggested_name: Option<String>,
     folder_dialog: Option<Promise<Option<PathBuf>>>,
     running: Option<Running>,
     /// The last export's outcome, in words.
@@ -130,6 +133,7 @@ impl Default for ExportDialog {
             reader: String::new(),
             deidentify: false,
             overwrite: false,
+            suggested_name: None,
             folder_dialog: None,
             running: None,
             outcome: None,

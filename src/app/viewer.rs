@@ -550,15 +550,25 @@ impl Viewer {
         }
         let shown = self.shown(self.active);
         let image = self.active_image().cloned();
-        if let Some(image) = &image
-            && self.export.base_name.is_empty()
-        {
-            let stem = image
-                .path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "image".into());
-            self.export.base_name = format!("{stem}-report");
+        // A name after the source file, except when de-identifying: file
+        // names often carry the patient's name or ID.
+        if let Some(image) = &image {
+            let suggested = if self.export.deidentify {
+                "deidentified-report".to_string()
+            } else {
+                let stem = image
+                    .path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| "image".into());
+                format!("{stem}-report")
+            };
+            let untouched = self.export.base_name.is_empty()
+                || self.export.suggested_name.as_ref() == Some(&self.export.base_name);
+            if untouched {
+                self.export.base_name = suggested.clone();
+                self.export.suggested_name = Some(suggested);
+            }
         }
         let classification = image.as_ref().and_then(|i| match self.ai.view(i) {
             super::ai_assist::AiView::Done(c) => Some(c),
