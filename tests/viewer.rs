@@ -220,6 +220,12 @@ fn the_keyboard_steps_through_a_ct_series_in_slice_order() {
     h.key_press(Key::ArrowDown);
     h.step();
     assert_eq!(z(h.state()), 1.25);
+    // The corner text is readable by assistive technology too.
+    let corners = h.get_by_label("Viewport 1").value().unwrap_or_default();
+    assert!(
+        corners.contains("Im 2/6") && corners.contains("Pos 1.2 mm"),
+        "{corners}"
+    );
     h.key_press(Key::End);
     h.step();
     assert_eq!(z(h.state()), 6.25);
@@ -1016,6 +1022,55 @@ fn a_handle_drags_in_one_of_two_viewports_showing_the_same_image() {
         (moved.y - expected).abs() < 0.5 && (moved.x - end.x).abs() < 0.5,
         "{moved:?} vs {end:?} + 40 points down"
     );
+}
+
+#[test]
+fn on_a_hidpi_screen_one_to_one_is_one_physical_pixel_and_magnified_pixels_are_exact() {
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1000.0, 700.0))
+        .with_pixels_per_point(2.0)
+        .wgpu()
+        .build_ui_state(
+            |ui, viewer: &mut Viewer| viewer.show(ui),
+            viewer_without_ai(),
+        );
+    drop_files(&mut h, &[asset("assets/CT_small.dcm")]);
+    step_until(&mut h, "the CT", |v| v.displayed(0).is_some());
+    // Shift+F: one image pixel per physical screen pixel.
+    h.key_press_modifiers(Modifiers::SHIFT, Key::F);
+    h.step();
+    h.step();
+    assert_eq!(transform(&h).scale * 2.0, 1.0);
+    // Magnified (2 points = 4 physical pixels per image pixel), the centre
+    // of every image pixel on screen, and a point near its left edge (where
+    // smoothing would blend in the neighbour), shows that pixel's rendered
+    // value: sharp squares.
+    h.state_mut().viewports[0].view.zoom = Some(2.0);
+    h.step();
+    h.step();
+    let screen = h.render().unwrap();
+    let t = transform(&h);
+    let rendered = h.state().displayed(0).unwrap().rendered.clone();
+    let mut checked = 0;
+    for r in (0..128).step_by(7) {
+        for c in (0..128).step_by(5) {
+            for dx in [0.5, 0.2] {
+                let [x, y] = t.to_screen(c as f32 + dx, r as f32 + 0.5);
+                let (px, py) = ((x * 2.0) as u32, (y * 2.0) as u32);
+                if px >= screen.width() || py >= screen.height() {
+                    continue;
+                }
+                let want = rendered.pixels[r * 128 + c];
+                let got = screen.get_pixel(px, py);
+                assert!(
+                    (0..3).all(|k| got[k].abs_diff(want) <= 1),
+                    "pixel ({c}, {r}) at +{dx}: screen {got:?}, rendered {want}"
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} pixels were on screen");
 }
 
 #[test]

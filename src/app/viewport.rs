@@ -369,13 +369,6 @@ pub fn show(
     let response = ui
         .interact(rect, id, Sense::click_and_drag())
         .on_hover_cursor(egui::CursorIcon::Crosshair);
-    response.widget_info(|| {
-        egui::WidgetInfo::labeled(
-            egui::Role::Canvas,
-            true,
-            format!("Viewport {}", input.index + 1),
-        )
-    });
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::BLACK);
     let image = input.image.as_ref();
@@ -488,6 +481,21 @@ pub fn show(
         out.hover = Some(format!("x {c}, y {r}: {value}"));
     }
     draw_overlays(&painter, rect, state, &input, &t);
+    // The corner text is painted, so it is also given to assistive
+    // technology as the viewport's value.
+    let corners: Vec<String> = corner_lines(image, state, &input, &t)
+        .into_iter()
+        .filter(|l| !l.is_empty())
+        .collect();
+    response.widget_info(|| {
+        let mut info = egui::WidgetInfo::labeled(
+            egui::Role::Canvas,
+            true,
+            format!("Viewport {}", input.index + 1),
+        );
+        info.current_text_value = Some(corners.join("\n"));
+        info
+    });
     let stroke = if input.active {
         egui::Stroke::new(2.0, Color32::from_rgb(70, 130, 200))
     } else {
