@@ -631,3 +631,22 @@ fn cancelling_stops_before_the_next_output() {
     assert!(matches!(result, Err(ReportError::Cancelled)));
     assert!(png.exists() && !pdf.exists());
 }
+
+#[test]
+fn an_inverted_display_is_exported_inverted() {
+    let image = load(&corpus("CT_small.dcm"));
+    let plain = KeyImage::plain(&image);
+    let inverted = KeyImage {
+        invert: true,
+        ..plain.clone()
+    };
+    let a = hilum::reports::keyimage::compose(&plain, &[]).unwrap();
+    let b = hilum::reports::keyimage::compose(&inverted, &[]).unwrap();
+    assert_eq!(a.dimensions(), b.dimensions());
+    // Same size and layout (no caption band), every gray value mirrored.
+    assert!(a.pixels().zip(b.pixels()).all(|(p, q)| p[0] == 255 - q[0]));
+    assert!(
+        a.pixels().any(|p| p[0] != a.get_pixel(0, 0)[0]),
+        "a blank key image"
+    );
+}

@@ -27,6 +27,8 @@ pub struct ExportJob {
     pub frame: usize,
     /// The window shown.
     pub window: WindowChoice,
+    /// Gray values inverted on screen.
+    pub invert: bool,
     /// The visible region, or `None` for the whole image.
     pub region: Option<Region>,
     /// The image's annotations.
@@ -57,6 +59,7 @@ impl ExportJob {
             annotations: self.annotations.as_ref(),
             heatmap: self.heatmap.as_deref(),
             heatmap_style: self.heatmap_style,
+            invert: self.invert,
         };
         let report = Report {
             key_images: vec![key],

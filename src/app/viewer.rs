@@ -608,6 +608,7 @@ impl Viewer {
             image,
             frame,
             window: view.window.clone(),
+            invert: view.invert,
             region,
             annotations: self.annotator.of(index).map(|a| a.set.clone()),
             heatmap: heatmap.filter(|_| self.export.include_heatmap),

@@ -44,6 +44,8 @@ pub struct KeyImage<'a> {
     pub heatmap: Option<&'a Heatmap>,
     /// How the heatmap is drawn.
     pub heatmap_style: OverlayStyle,
+    /// Gray values inverted, as the reader displayed them.
+    pub invert: bool,
 }
 
 impl<'a> KeyImage<'a> {
@@ -58,6 +60,7 @@ impl<'a> KeyImage<'a> {
             annotations: None,
             heatmap: None,
             heatmap_style: OverlayStyle::default(),
+            invert: false,
         }
     }
 }
@@ -76,7 +79,10 @@ pub fn wrap(text: &str, width: u32, px: f32) -> Vec<String> {
 /// Composes the key image with `caption` lines (wrapped to its width)
 /// in a band below the image.
 pub fn compose(key: &KeyImage<'_>, caption: &[String]) -> Result<RgbaImage, ReportError> {
-    let rendered = render_frame(key.image, key.frame, &key.window)?;
+    let mut rendered = render_frame(key.image, key.frame, &key.window)?;
+    if key.invert {
+        rendered.pixels.iter_mut().for_each(|v| *v = 255 - *v);
+    }
     let full: RgbaImage = match key.heatmap {
         Some(heatmap) => {
             blend(&rendered, heatmap, &key.heatmap_style).map_err(|reason| ReportError::Input {
