@@ -246,6 +246,14 @@ fn the_keyboard_steps_through_a_ct_series_in_slice_order() {
         h.state().viewports[0].view.window,
         WindowChoice::Explicit(hilum::imaging::Window::linear(-600.0, 1500.0))
     );
+    // Presets are settings: an edited one applies (and persists with them).
+    h.state_mut().settings.presets[1].center = 70.0;
+    h.key_press(Key::Num2);
+    h.step();
+    assert_eq!(
+        h.state().viewports[0].view.window,
+        WindowChoice::Explicit(hilum::imaging::Window::linear(70.0, 350.0))
+    );
 }
 
 #[test]

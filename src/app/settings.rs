@@ -88,6 +88,29 @@ impl OverlaySettings {
     }
 }
 
+/// A window preset on a number key, editable in the settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WindowPreset {
+    /// Its name in the settings and the shortcut list.
+    pub name: String,
+    /// Window centre (level), modality units.
+    pub center: f64,
+    /// Window width, modality units.
+    pub width: f64,
+}
+
+/// The CT presets of the pixel pipeline, as the number keys start out.
+pub fn default_presets() -> Vec<WindowPreset> {
+    crate::imaging::voi::CT_PRESETS
+        .iter()
+        .map(|p| WindowPreset {
+            name: p.label.to_string(),
+            center: p.center,
+            width: p.width,
+        })
+        .collect()
+}
+
 /// Everything persisted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -110,6 +133,8 @@ pub struct Settings {
     pub cine_fps: f32,
     /// Recently opened files and folders, newest first.
     pub recent: Vec<PathBuf>,
+    /// The window presets on keys 1 … 7.
+    pub presets: Vec<WindowPreset>,
 }
 
 impl Default for Settings {
@@ -124,6 +149,7 @@ impl Default for Settings {
             overlay: OverlaySettings::default(),
             cine_fps: 10.0,
             recent: Vec::new(),
+            presets: default_presets(),
         }
     }
 }
@@ -164,6 +190,7 @@ mod tests {
             ..Settings::default()
         };
         s.remember(&[PathBuf::from("x.dcm")]);
+        s.presets[0].width = 1234.0;
         let text = serde_json::to_string(&s).unwrap();
         let back: Settings = serde_json::from_str(&text).unwrap();
         assert_eq!(back, s);

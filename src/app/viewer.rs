@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use poll_promise::Promise;
 
-use crate::imaging::voi::{CT_PRESETS, Window};
+use crate::imaging::voi::Window;
 use crate::imaging::{Image, WindowChoice};
 
 use crate::annotations::AnnotationSet;
@@ -284,8 +284,9 @@ impl Viewer {
                 }
             }
             Action::Preset(n) => {
-                if let Some(p) = CT_PRESETS.get(n as usize - 1) {
-                    vp.view.window = WindowChoice::Explicit(Window::linear(p.center, p.width));
+                if let Some(p) = self.settings.presets.get(n as usize - 1) {
+                    vp.view.window =
+                        WindowChoice::Explicit(Window::linear(p.center, p.width.max(1.0)));
                 }
             }
             Action::Invert => vp.view.invert = !vp.view.invert,
@@ -517,6 +518,25 @@ impl Viewer {
                     }
                 });
                 ui.checkbox(&mut self.settings.auto_run_ai, "Run the AI automatically");
+                ui.separator();
+                ui.strong("Window presets (keys 1 …)");
+                egui::Grid::new("preset grid").show(ui, |ui| {
+                    for (i, p) in self.settings.presets.iter_mut().enumerate() {
+                        ui.label(format!("{}", i + 1));
+                        ui.text_edit_singleline(&mut p.name);
+                        ui.add(egui::DragValue::new(&mut p.center).prefix("level "));
+                        ui.add(
+                            egui::DragValue::new(&mut p.width)
+                                .prefix("width ")
+                                .range(1.0..=100000.0),
+                        );
+                        ui.end_row();
+                    }
+                });
+                if ui.button("Restore the CT presets").clicked() {
+                    self.settings.presets = super::settings::default_presets();
+                }
+                ui.separator();
                 ui.add(
                     egui::Slider::new(&mut self.settings.cine_fps, 1.0..=60.0)
                         .text("Cine frames per second"),
@@ -969,7 +989,16 @@ impl Viewer {
                     .show(ui, |ui| {
                         for s in SHORTCUTS {
                             ui.monospace(ctx.format_shortcut(&s.keys));
-                            ui.label(s.description);
+                            // Presets are the reader's, named in the settings.
+                            match s.action {
+                                Action::Preset(n) => {
+                                    match self.settings.presets.get(n as usize - 1) {
+                                        Some(p) => ui.label(format!("Window preset: {}", p.name)),
+                                        None => ui.label("(no preset on this key)"),
+                                    }
+                                }
+                                _ => ui.label(s.description),
+                            };
                             ui.end_row();
                         }
                         ui.monospace("Wheel");
