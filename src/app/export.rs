@@ -192,10 +192,20 @@ impl ExportDialog {
         let cancel = Arc::new(AtomicBool::new(false));
         let (shared, stop) = (Arc::clone(&progress), Arc::clone(&cancel));
         let result = Promise::spawn_thread("export", move || {
-            let result = job.run(&mut |p| {
-                *shared.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
-                wake();
-                !stop.load(Ordering::Relaxed)
+            // A panic in an encoder must reach the dialog as an error, not
+            // take the viewer down when the promise is collected.
+            let run = std::panic::AssertUnwindSafe(|| {
+                job.run(&mut |p| {
+                    *shared.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+                    wake();
+                    !stop.load(Ordering::Relaxed)
+                })
+            });
+            let result = std::panic::catch_unwind(run).unwrap_or_else(|_| {
+                Err(format!(
+                    "{}: the export stopped on an internal error; no file was left half-written",
+                    job.image.path.display()
+                ))
             });
             wake();
             result
