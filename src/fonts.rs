@@ -54,6 +54,34 @@ fn is_combining(c: char) -> bool {
     matches!(c as u32, 0x0300..=0x036F | 0x064B..=0x065F | 0x0670 | 0x200C..=0x200F)
 }
 
+/// `text` with every character that no bundled font can draw replaced by
+/// a stand-in, so nothing vanishes silently from a report: typographic
+/// minus and comparison signs by their ASCII forms, anything else by `?`.
+/// Spaces, marks and ASCII pass through as they are.
+pub fn displayable(text: &str) -> std::borrow::Cow<'_, str> {
+    let missing =
+        |c: char| !(c.is_whitespace() || c.is_ascii() || is_combining(c)) && font_for(c).is_none();
+    if !text.chars().any(missing) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if !missing(c) {
+            out.push(c);
+            continue;
+        }
+        out.push_str(match c {
+            '\u{2212}' | '\u{2012}' | '\u{2010}' | '\u{2011}' => "-",
+            '\u{2264}' => "<=",
+            '\u{2265}' => ">=",
+            '\u{2260}' => "!=",
+            '\u{2248}' => "~",
+            _ => "?",
+        });
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Splits `text` into runs of one font each.
 pub fn runs(text: &str) -> Vec<Run<'_>> {
     let mut out: Vec<Run<'_>> = Vec::new();
@@ -109,6 +137,22 @@ pub fn wrap(text: &str, width: f32, measure: impl Fn(&str) -> f32) -> Vec<String
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn characters_no_font_has_get_visible_stand_ins() {
+        // Noto Sans as bundled has no U+2212 MINUS SIGN or U+2264: they
+        // used to disappear from reports.
+        assert!(font_for('\u{2212}').is_none());
+        assert_eq!(displayable("\u{2212}0.063 \u{2264} 1"), "-0.063 <= 1");
+        assert_eq!(displayable("\u{1F600}"), "?");
+        // What the fonts have is untouched (Latin, Arabic, CJK, ±, °).
+        for text in ["Müller ± 2.0°", "محمد", "王小明", "a\tb"] {
+            assert!(
+                matches!(displayable(text), std::borrow::Cow::Borrowed(_)),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn mixed_scripts_split_into_runs() {

@@ -111,7 +111,7 @@ fn cli_report_pdf_sr_sc_read_back_and_validate() {
             "--engine",
             "tract",
             "--impression",
-            "No focal consolidation. Follow-up in 6 weeks.",
+            "No focal consolidation. Follow-up in 6 weeks. Change \u{2212}0.063.",
             "--reader",
             ARABIC,
             "--pdf",
@@ -145,6 +145,8 @@ fn cli_report_pdf_sr_sc_read_back_and_validate() {
         "NORMAL",
         "Paediatric pneumonia classifier",
         "No focal consolidation. Follow-up in 6 weeks.",
+        // U+2212, which no bundled font has, comes out as a visible minus.
+        "Change -0.063.",
         "Intended use",
         "Limitations",
         "1CT1",

@@ -99,6 +99,7 @@ fn arrow_head(canvas: &mut RgbaImage, tail: (f32, f32), head: (f32, f32), style:
 
 /// Width and height of `text` set at `px` in the bundled fonts.
 pub fn text_extent(text: &str, px: f32) -> (u32, u32) {
+    let text = &*fonts::displayable(text);
     let scale = PxScale::from(px);
     let fonts = fonts::parsed();
     let width = fonts::runs(text)
@@ -120,6 +121,7 @@ pub fn draw_text_line(
     px: f32,
     color: Rgba<u8>,
 ) {
+    let text = &*fonts::displayable(text);
     let (w, h) = text_extent(text, px);
     let pad = (px / 6.0).ceil() as i32;
     let backdrop = Rect::at(x - pad, y - pad).of_size(w + 2 * pad as u32, h + 2 * pad as u32);

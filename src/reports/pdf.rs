@@ -38,6 +38,7 @@ fn pdf_fonts() -> &'static [Font] {
 
 /// Width of `text` at `size` points (glyph advances, no kerning).
 fn text_width(text: &str, size: f32) -> f32 {
+    let text = &*fonts::displayable(text);
     let parsed = fonts::parsed();
     fonts::runs(text)
         .iter()
@@ -56,6 +57,7 @@ fn text_width(text: &str, size: f32) -> f32 {
 
 /// Draws one line of text with its baseline at (`x`, `y`), run by run.
 fn draw_line(surface: &mut Surface<'_>, x: f32, y: f32, text: &str, size: f32) {
+    let text = &*fonts::displayable(text);
     let fonts = pdf_fonts();
     let mut cursor = x;
     for run in fonts::runs(text) {
