@@ -247,7 +247,7 @@ pub struct Annotator {
     pub tool: Tool,
     /// The selected annotation: image index and id.
     pub selected: Option<(usize, AnnotationId)>,
-    /// The shape being drawn, with the image index it belongs to.
+    /// The shape being drawn: image index, frame, and the draft.
     pub draft: Option<(usize, usize, Draft)>,
     per_image: HashMap<usize, ImageAnnotations>,
     handle: Option<HandleDrag>,
