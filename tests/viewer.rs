@@ -653,13 +653,7 @@ fn click(h: &mut Harness<'static, Viewer>, at: Pos2) {
 fn transform(h: &Harness<'static, Viewer>) -> ViewTransform {
     let rect = h.get_by_label("Viewport 1").rect();
     let v = h.state();
-    let image = &v.library.images[0].image;
-    ViewTransform::new(
-        &v.viewports[0].view,
-        [image.pixels.columns as f32, image.pixels.rows as f32],
-        [rect.center().x, rect.center().y],
-        [rect.width(), rect.height()],
-    )
+    hilum::app::viewport::view_transform(&v.viewports[0].view, &v.library.images[0].image, rect)
 }
 
 /// True when a selected-annotation (cyan) pixel is drawn within 3 pixels

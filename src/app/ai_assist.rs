@@ -13,6 +13,11 @@ use crate::ai::worker::{ClassifierWorker, ModelState, Ticket};
 use crate::ai::{AiError, Classification, Manifest, RuntimeSettings};
 use crate::imaging::Image;
 
+/// How results are cached per model: its id and version.
+pub fn model_key(model: &Manifest) -> String {
+    format!("{}@{}", model.id, model.version)
+}
+
 /// A request in flight.
 pub trait PendingClassification {
     /// The result when ready; never blocks.
@@ -196,10 +201,7 @@ impl AiAssist {
 
     fn key(&self, image: &Image) -> Option<(PathBuf, String)> {
         let model = self.model()?;
-        Some((
-            image.path.clone(),
-            format!("{}@{}", model.id, model.version),
-        ))
+        Some((image.path.clone(), model_key(model)))
     }
 
     /// Asks for `image` to be classified unless it is cached or already
@@ -245,7 +247,7 @@ impl AiAssist {
         let Some(model) = self.model() else {
             return false;
         };
-        let key = (path, format!("{}@{}", model.id, model.version));
+        let key = (path, model_key(model));
         match result {
             Err(AiError::Cancelled) => {}
             Ok(c) => {

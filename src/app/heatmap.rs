@@ -89,7 +89,7 @@ impl Heatmaps {
         HeatmapKey {
             path: image.path.clone(),
             frame,
-            model: format!("{}@{}", model.id, model.version),
+            model: super::ai_assist::model_key(model),
             method: self.method,
             target_index: self.target_index(model),
         }

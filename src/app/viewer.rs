@@ -238,13 +238,7 @@ impl Viewer {
                     zoom: None,
                     ..self.viewports[v].view.clone()
                 };
-                super::state::ViewTransform::new(
-                    &view,
-                    [image.pixels.columns as f32, image.pixels.rows as f32],
-                    [rect.center().x, rect.center().y],
-                    [rect.width(), rect.height()],
-                )
-                .scale
+                viewport::view_transform(&view, image, rect).scale
             }
             _ => 1.0,
         };
@@ -905,13 +899,7 @@ impl Viewer {
             return;
         };
         let image = Arc::clone(&self.library.images[image_index].image);
-        let scale = super::state::ViewTransform::new(
-            &self.viewports[v].view,
-            [image.pixels.columns as f32, image.pixels.rows as f32],
-            [rect.center().x, rect.center().y],
-            [rect.width(), rect.height()],
-        )
-        .scale;
+        let scale = viewport::view_transform(&self.viewports[v].view, &image, rect).scale;
         let key = DisplayKey {
             image: image_index,
             frame,

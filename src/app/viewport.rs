@@ -175,7 +175,7 @@ pub fn update_texture(
     let max_side = ctx.input(|i| i.max_texture_side).max(1);
     let (w, h) = (image.pixels.columns as usize, image.pixels.rows as usize);
     let (rendered, color) = if w.max(h) > max_side || key.step > 1 {
-        let step = w.max(h).div_ceil(max_side).max(key.step);
+        let step = texture_step(w, h, max_side).max(key.step);
         let xs: Vec<usize> = (0..w).step_by(step).collect();
         let ys: Vec<usize> = (0..h).step_by(step).collect();
         let rendered =
@@ -258,7 +258,14 @@ pub struct ViewportOutput {
     pub hover: Option<String>,
 }
 
-fn transform_of(view: &ViewState, image: &Image, rect: Rect) -> ViewTransform {
+/// Every how many pixels a `w`×`h` image is sampled so that its texture
+/// fits `max_side` (1 when it fits).
+fn texture_step(w: usize, h: usize, max_side: usize) -> usize {
+    w.max(h).div_ceil(max_side.max(1)).max(1)
+}
+
+/// Where `image` is drawn in a viewport `rect` under `view`.
+pub fn view_transform(view: &ViewState, image: &Image, rect: Rect) -> ViewTransform {
     ViewTransform::new(
         view,
         [image.pixels.columns as f32, image.pixels.rows as f32],
@@ -274,7 +281,7 @@ pub fn visible_region(
     image: &Image,
     rect: Rect,
 ) -> Option<crate::reports::Region> {
-    let t = transform_of(view, image, rect);
+    let t = view_transform(view, image, rect);
     let corners = [
         rect.left_top(),
         rect.right_top(),
@@ -372,7 +379,7 @@ pub fn show(
     let painter = ui.painter_at(rect);
     painter.rect_filled(rect, 0.0, Color32::BLACK);
     let image = input.image.as_ref();
-    let mut t = transform_of(&state.view, image, rect);
+    let mut t = view_transform(&state.view, image, rect);
 
     if response.clicked() || response.drag_started() || response.secondary_clicked() {
         out.activated = true;
@@ -409,7 +416,7 @@ pub fn show(
             out.scroll_steps = if wheel < 0.0 { 1 } else { -1 };
         }
     }
-    t = transform_of(&state.view, image, rect);
+    t = view_transform(&state.view, image, rect);
     let image_index = input.displayed.key.image;
     let used = annotator.interact(&response, &t, image_index, input.frame);
     if !used && response.dragged_by(egui::PointerButton::Primary) {
@@ -429,7 +436,7 @@ pub fn show(
         let modifiers = ui.input(|i| i.modifiers);
         window_drag(state, image, input.frame, d, modifiers);
     }
-    t = transform_of(&state.view, image, rect);
+    t = view_transform(&state.view, image, rect);
 
     painter.add(textured_mesh(
         input.displayed.texture.id(),
@@ -448,7 +455,11 @@ pub fn show(
             // Larger than the GPU allows: the same sampling as the image.
             let max_side = ui.ctx().input(|i| i.max_texture_side).max(1) as u32;
             if rgba.width().max(rgba.height()) > max_side {
-                let step = rgba.width().max(rgba.height()).div_ceil(max_side);
+                let step = texture_step(
+                    rgba.width() as usize,
+                    rgba.height() as usize,
+                    max_side as usize,
+                ) as u32;
                 rgba = image::imageops::resize(
                     &rgba,
                     rgba.width().div_ceil(step),
