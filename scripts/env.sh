@@ -5,12 +5,16 @@
 #   ~/.cache/hilum-venv), what the build and the AI engine need from PyPI:
 #   cmake (for the CharLS JPEG-LS codec) when no system cmake exists, and the
 #   CPU ONNX Runtime library (`onnxruntime==1.31.1`), which Hilum finds in
-#   that venv at run time.
+#   that venv at run time; and, for the pixel parity tests, pydicom with
+#   numpy and Pillow (pinned below) as the reference decoder.
 set -euo pipefail
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hilum-target}"
 export HILUM_VENV="${HILUM_VENV:-$HOME/.cache/hilum-venv}"
 HILUM_ORT_VERSION="1.31.1"
+HILUM_PYDICOM_VERSION="3.0.2"
+HILUM_NUMPY_VERSION="2.4.6"
+HILUM_PILLOW_VERSION="12.1.1"
 
 hilum_pip() {
     "$HILUM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
@@ -33,4 +37,12 @@ export CMAKE
 
 if ! ls "$HILUM_VENV"/lib/python3*/site-packages/onnxruntime/capi/libonnxruntime.so."$HILUM_ORT_VERSION" >/dev/null 2>&1; then
     hilum_pip "onnxruntime==$HILUM_ORT_VERSION"
+fi
+
+if ! "$HILUM_VENV/bin/python" -c "
+import importlib.metadata as m, sys
+want = {'pydicom': '$HILUM_PYDICOM_VERSION', 'numpy': '$HILUM_NUMPY_VERSION', 'pillow': '$HILUM_PILLOW_VERSION'}
+sys.exit(any(m.version(p) != v for p, v in want.items()))
+" >/dev/null 2>&1; then
+    hilum_pip "pydicom==$HILUM_PYDICOM_VERSION" "numpy==$HILUM_NUMPY_VERSION" "pillow==$HILUM_PILLOW_VERSION"
 fi

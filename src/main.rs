@@ -10,11 +10,7 @@ fn main() {
     let code = match std::panic::catch_unwind(|| hilum::cli::run(cli)) {
         Ok(code) => code,
         Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown".into());
+            let message = hilum::imaging::panic_message(&*payload);
             eprintln!("hilum: internal error: {message}");
             3
         }

@@ -3,13 +3,13 @@
 //! image arrives as soon as it is decoded, before the rest of a series.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
-use std::sync::{Arc, Mutex};
 
 use crate::annotations::AnnotationSet;
 use crate::annotations::sidecar::SidecarStore;
-use crate::imaging::{self, Image, LoadOptions};
+use crate::imaging::{self, Image, LoadOptions, LoadOutcome};
 use crate::{ImagingError, ImagingErrorKind};
 
 use super::state::LoadedImage;
@@ -95,20 +95,6 @@ impl LoadJob {
     }
 }
 
-/// Every file below `paths`, marked `true` when named explicitly (a DICOM
-/// object without pixels found in a folder is skipped, not an error).
-fn find_files(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImagingError>) {
-    let mut files = Vec::new();
-    let mut errors = Vec::new();
-    for path in paths {
-        let explicit = !path.is_dir();
-        let (found, errs) = imaging::expand_paths(std::slice::from_ref(path));
-        files.extend(found.into_iter().map(|f| (f, explicit)));
-        errors.extend(errs);
-    }
-    (files, errors)
-}
-
 fn run(
     paths: Vec<PathBuf>,
     sidecars: Option<SidecarStore>,
@@ -120,46 +106,36 @@ fn run(
         let _ = tx.send(event);
         wake();
     };
-    let (files, errors) = find_files(&paths);
+    let (files, errors) = imaging::expand_paths_marked(&paths);
     send(LoadEvent::Found {
         total: files.len() + errors.len(),
     });
     for e in errors {
         send(LoadEvent::Failed(e));
     }
-    let next = AtomicUsize::new(0);
-    let files = Mutex::new(files);
-    let count = files.lock().map(|f| f.len()).unwrap_or(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .clamp(1, count.max(1));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let options = LoadOptions::default();
-    std::thread::scope(|scope| {
-        for _ in 0..threads {
-            scope.spawn(|| {
-                loop {
-                    if cancel.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((path, explicit)) = files.lock().ok().and_then(|f| f.get(i).cloned())
-                    else {
-                        break;
-                    };
-                    match imaging::load_path(&path, &options) {
-                        Ok(image) => send(LoadEvent::Loaded(Box::new(prepare(
-                            image,
-                            sidecars.as_ref(),
-                        )))),
-                        Err(e) if !explicit && e.kind == ImagingErrorKind::NoPixelData => {
-                            send(LoadEvent::Skipped(path))
-                        }
-                        Err(e) => send(LoadEvent::Failed(e)),
-                    }
-                }
-            });
-        }
-    });
+    imaging::run_pool(
+        &files,
+        threads,
+        Some(&cancel),
+        |(path, explicit)| match imaging::load_found(path, *explicit, &options) {
+            LoadOutcome::Loaded(image) => {
+                LoadEvent::Loaded(Box::new(prepare(*image, sidecars.as_ref())))
+            }
+            LoadOutcome::Skipped(path) => LoadEvent::Skipped(path),
+            LoadOutcome::Failed(e) => LoadEvent::Failed(e),
+        },
+        |i, result| {
+            // A panic while loading one file reports that file as failed.
+            send(result.unwrap_or_else(|message| {
+                LoadEvent::Failed(ImagingError::new(
+                    &files[i].0,
+                    ImagingErrorKind::DecoderPanic(message),
+                ))
+            }))
+        },
+    );
     send(LoadEvent::Finished {
         cancelled: cancel.load(Ordering::Relaxed),
     });

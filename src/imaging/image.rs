@@ -88,6 +88,11 @@ pub struct PixelDescription {
     pub photometric_name: String,
     /// Photometric Interpretation as interpreted.
     pub photometric: Photometric,
+    /// Doubts about how the pixels are to be read (a JPEG stream whose
+    /// colour coding the header contradicts or does not state, say): the
+    /// pixels are decoded by the stated rule and the doubt is shown, never
+    /// kept silent.
+    pub warnings: Vec<String>,
 }
 
 impl PixelDescription {

@@ -16,14 +16,26 @@ pub mod rle;
 pub mod series;
 pub mod voi;
 
+use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 pub use self::dicom::{FrameSelection, LoadOptions};
 pub use self::image::Image;
 pub use self::render::{FrameStats, Rendered, frame_stats, render_frame};
 pub use self::voi::{Window, WindowChoice};
 use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
+
+/// The message of a panic payload (`&str` or `String`), or "unknown panic".
+pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
 
 /// Runs `f`, turning a panic inside it (a third-party decoder's) into an
 /// error instead of aborting the caller.
@@ -32,14 +44,7 @@ pub(crate) fn contain_panics<T>(
 ) -> Result<T, ImagingErrorKind> {
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(ImagingErrorKind::DecoderPanic(message))
-        }
+        Err(payload) => Err(ImagingErrorKind::DecoderPanic(panic_message(&*payload))),
     }
 }
 
@@ -92,7 +97,7 @@ pub fn load_path(path: &Path, options: &LoadOptions) -> ImagingResult<Image> {
     // The DICOM reader sniffs the content itself; classifying here too
     // would open and read the file's head a second time.
     if raster::has_raster_extension(path) {
-        raster::load_raster(path)
+        raster::load_raster(path, options)
     } else {
         dicom::load_dicom(path, options)
     }
@@ -108,7 +113,7 @@ pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImagingError>) {
 
 /// [`expand_paths`], marking each file `true` when it was named explicitly
 /// (not found by walking a folder).
-fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImagingError>) {
+pub fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<ImagingError>) {
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -143,41 +148,102 @@ pub struct LoadReport {
     pub errors: Vec<ImagingError>,
 }
 
+/// What loading one file found: an image, an error, or (for a file found
+/// in a folder) a DICOM object that is not an image.
+#[derive(Debug)]
+pub enum LoadOutcome {
+    /// The image loaded (boxed: an `Image` is large beside an error).
+    Loaded(Box<Image>),
+    /// The file failed; the error names it.
+    Failed(ImagingError),
+    /// A DICOM object without pixels found in a folder (a report, a
+    /// presentation state): not an image, not an error.
+    Skipped(PathBuf),
+}
+
+/// Loads one file found by [`expand_paths_marked`]: `explicit` files that
+/// hold no pixels are errors, files found in folders are skipped.
+pub fn load_found(path: &Path, explicit: bool, options: &LoadOptions) -> LoadOutcome {
+    match load_path(path, options) {
+        Ok(image) => LoadOutcome::Loaded(Box::new(image)),
+        Err(e) if !explicit && e.kind == ImagingErrorKind::NoPixelData => {
+            LoadOutcome::Skipped(path.to_path_buf())
+        }
+        Err(e) => LoadOutcome::Failed(e),
+    }
+}
+
+/// Runs `work` on every item on up to `threads` scoped threads (each takes
+/// the next item when done), handing each result to `deliver` as soon as it
+/// is ready, with the item's index. A panic in `work` is caught and handed
+/// over as `Err(message)` for that item alone, so no item's result is ever
+/// lost; `cancel`, when set, stops taking new items.
+pub fn run_pool<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    cancel: Option<&AtomicBool>,
+    work: impl Fn(&T) -> R + Sync,
+    deliver: impl Fn(usize, Result<R, String>) + Sync,
+) {
+    let next = AtomicUsize::new(0);
+    let threads = threads.clamp(1, items.len().max(1));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                loop {
+                    if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+                        break;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else {
+                        break;
+                    };
+                    let result = catch_unwind(AssertUnwindSafe(|| work(item)))
+                        .map_err(|payload| panic_message(&*payload));
+                    deliver(i, result);
+                }
+            });
+        }
+    });
+}
+
 /// Loads every image below `paths`, using up to `threads` threads; a failing
-/// file is reported and the rest still load.
+/// file is reported and the rest still load. A file whose loading panicked
+/// is reported as failed, never dropped.
 pub fn load_many(paths: &[PathBuf], options: &LoadOptions, threads: usize) -> LoadReport {
     let (files, mut errors) = expand_paths_marked(paths);
-    let threads = threads.clamp(1, files.len().max(1));
-    let chunk = files.len().div_ceil(threads).max(1);
-    let results: Vec<Vec<(usize, bool, ImagingResult<Image>)>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = files
-            .chunks(chunk)
-            .enumerate()
-            .map(|(c, part)| {
-                scope.spawn(move || {
-                    part.iter()
-                        .enumerate()
-                        .map(|(i, (p, explicit))| (c * chunk + i, *explicit, load_path(p, options)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    let mut ordered: Vec<(usize, bool, ImagingResult<Image>)> =
-        results.into_iter().flatten().collect();
-    ordered.sort_by_key(|(i, _, _)| *i);
+    let results: Mutex<Vec<Option<LoadOutcome>>> =
+        Mutex::new(std::iter::repeat_with(|| None).take(files.len()).collect());
+    run_pool(
+        &files,
+        threads,
+        None,
+        |(path, explicit)| load_found(path, *explicit, options),
+        |i, result| {
+            let outcome = result.unwrap_or_else(|message| {
+                LoadOutcome::Failed(ImagingError::new(
+                    &files[i].0,
+                    ImagingErrorKind::DecoderPanic(message),
+                ))
+            });
+            if let Ok(mut slots) = results.lock() {
+                slots[i] = Some(outcome);
+            }
+        },
+    );
+    let slots = results.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut images = Vec::new();
-    for (_, explicit, r) in ordered {
-        match r {
-            Ok(i) => images.push(i),
-            // DICOM objects that are not images (reports, presentation
-            // states) found in a folder are not errors.
-            Err(e) if !explicit && e.kind == ImagingErrorKind::NoPixelData => {}
-            Err(e) => errors.push(e),
+    for (slot, (path, _)) in slots.into_iter().zip(&files) {
+        match slot {
+            Some(LoadOutcome::Loaded(image)) => images.push(*image),
+            Some(LoadOutcome::Skipped(_)) => {}
+            Some(LoadOutcome::Failed(e)) => errors.push(e),
+            // Unreachable unless a thread died outside `work`: still
+            // reported, never silently dropped.
+            None => errors.push(ImagingError::new(
+                path,
+                ImagingErrorKind::DecoderPanic("the loader thread stopped".into()),
+            )),
         }
     }
     LoadReport { images, errors }

@@ -326,7 +326,7 @@ pub fn render_gray(image: &Image, index: usize, voi: &Voi) -> ImagingResult<Rend
 }
 
 fn render_color(image: &Image, frame: &Frame) -> Rendered {
-    let max = ((1u64 << image.pixels.bits_stored.clamp(1, 16)) - 1) as f64;
+    let max = ((1u64 << image.pixels.bits_stored.clamp(1, 32)) - 1) as f64;
     let pixels = match &frame.samples {
         Samples::U8(v) if max == 255.0 => v.clone(),
         samples => {
