@@ -25,10 +25,10 @@ const FLOAT_PIXEL_DATA: [(u16, u16); 2] = [(0x7FE0, 0x0008), (0x7FE0, 0x0009)];
 pub const MAX_SEQUENCE_DEPTH: usize = 64;
 
 /// Most element headers (items and fragments included) accepted in one data
-/// set: far above any real object (an enhanced multi-frame with thousands of
+/// set: above any real object (an enhanced multi-frame with thousands of
 /// frames has a few hundred thousand), far below what would make the
 /// in-memory data set take gigabytes.
-pub const MAX_ELEMENTS: usize = 2_000_000;
+pub const MAX_ELEMENTS: usize = 1_000_000;
 
 /// How the data set is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

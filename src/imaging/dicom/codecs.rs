@@ -337,3 +337,53 @@ fn decode_jpeg(stream: &[u8], desc: &PixelDescription, ts_name: &str) -> Result<
     };
     finish_frame(&raster.data, &frame_desc, false, photometric)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn markers(jfif: bool, adobe: Option<u8>, ids: &[u8]) -> JpegMarkers {
+        let mut m = JpegMarkers::default();
+        m.jfif = jfif;
+        m.adobe_transform = adobe;
+        m.component_ids = ids.to_vec();
+        m
+    }
+
+    fn as_coded(c: &JpegColor) -> bool {
+        matches!(c, JpegColor::AsCoded)
+    }
+
+    #[test]
+    fn the_adobe_marker_decides_and_a_contradicting_header_is_reported() {
+        let (c, w) = jpeg_color(&markers(false, Some(0), &[1, 2, 3]), "RGB");
+        assert!(as_coded(&c) && w.is_none());
+        let (c, w) = jpeg_color(&markers(false, Some(1), &[1, 2, 3]), "YBR_FULL_422");
+        assert!(!as_coded(&c) && w.is_none());
+        let (c, w) = jpeg_color(&markers(false, Some(0), b"RGB"), "YBR_FULL_422");
+        assert!(as_coded(&c));
+        assert!(w.unwrap().contains("Adobe marker"));
+    }
+
+    #[test]
+    fn without_an_adobe_marker_the_header_decides_and_doubts_are_reported() {
+        // Component ids R, G, B agree with RGB: no doubt.
+        let (c, w) = jpeg_color(&markers(false, None, b"RGB"), "RGB");
+        assert!(as_coded(&c) && w.is_none());
+        // JFIF agrees with YBR: converted, no doubt.
+        let (c, w) = jpeg_color(&markers(true, None, &[1, 2, 3]), "YBR_FULL_422");
+        assert!(!as_coded(&c) && w.is_none());
+        // JFIF against RGB: decoded as the header says, reported.
+        let (c, w) = jpeg_color(&markers(true, None, &[1, 2, 3]), "RGB");
+        assert!(as_coded(&c));
+        assert!(w.unwrap().contains("JFIF"));
+        // Nothing in the stream, header RGB: reported.
+        let (c, w) = jpeg_color(&markers(false, None, &[1, 2, 3]), "RGB");
+        assert!(as_coded(&c));
+        assert!(w.unwrap().contains("no colour-space marker"));
+        // Ids R, G, B against YBR: converted as the header says, reported.
+        let (c, w) = jpeg_color(&markers(false, None, b"RGB"), "YBR_FULL");
+        assert!(!as_coded(&c));
+        assert!(w.unwrap().contains("R, G, B"));
+    }
+}
