@@ -21,7 +21,10 @@ use dicom_object::InMemDicomObject;
 pub(super) fn reinterpret(ds: &mut InMemDicomObject, big_endian: bool) {
     let tags: Vec<Tag> = ds
         .iter()
-        .filter(|e| e.vr() == VR::UN || (e.vr() == VR::SQ && holds_un(e.items())))
+        .filter(|e| {
+            (e.vr() == VR::UN && dictionary_vr(e.tag()).is_some())
+                || (e.vr() == VR::SQ && holds_un(e.items()))
+        })
         .map(|e| e.tag())
         .collect();
     for tag in tags {
