@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+use crate::ImagingError;
 use crate::annotations::AnnotationSet;
 use crate::annotations::sidecar::SidecarStore;
 use crate::imaging::{self, Image, LoadOptions, LoadOutcome};
-use crate::{ImagingError, ImagingErrorKind};
 
 use super::state::LoadedImage;
 
@@ -115,27 +115,15 @@ fn run(
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let options = LoadOptions::default();
-    imaging::run_pool(
-        &files,
-        threads,
-        Some(&cancel),
-        |(path, explicit)| match imaging::load_found(path, *explicit, &options) {
+    imaging::load_files(&files, &options, threads, Some(&cancel), |_, outcome| {
+        send(match outcome {
             LoadOutcome::Loaded(image) => {
                 LoadEvent::Loaded(Box::new(prepare(*image, sidecars.as_ref())))
             }
             LoadOutcome::Skipped(path) => LoadEvent::Skipped(path),
             LoadOutcome::Failed(e) => LoadEvent::Failed(e),
-        },
-        |i, result| {
-            // A panic while loading one file reports that file as failed.
-            send(result.unwrap_or_else(|message| {
-                LoadEvent::Failed(ImagingError::new(
-                    &files[i].0,
-                    ImagingErrorKind::DecoderPanic(message),
-                ))
-            }))
-        },
-    );
+        })
+    });
     send(LoadEvent::Finished {
         cancelled: cancel.load(Ordering::Relaxed),
     });

@@ -207,6 +207,36 @@ pub fn run_pool<T: Sync, R: Send>(
     });
 }
 
+/// Loads `files` (as [`expand_paths_marked`] lists them) on up to
+/// `threads` threads, handing each file's outcome to `deliver`, with its
+/// index, on the worker as soon as it is ready. A panic while loading a file
+/// reports that file as failed; `cancel`, when set, stops taking new files.
+pub fn load_files(
+    files: &[(PathBuf, bool)],
+    options: &LoadOptions,
+    threads: usize,
+    cancel: Option<&AtomicBool>,
+    deliver: impl Fn(usize, LoadOutcome) + Sync,
+) {
+    run_pool(
+        files,
+        threads,
+        cancel,
+        |(path, explicit)| load_found(path, *explicit, options),
+        |i, result| {
+            deliver(
+                i,
+                result.unwrap_or_else(|message| {
+                    LoadOutcome::Failed(ImagingError::new(
+                        &files[i].0,
+                        ImagingErrorKind::DecoderPanic(message),
+                    ))
+                }),
+            )
+        },
+    );
+}
+
 /// Loads every image below `paths`, using up to `threads` threads; a failing
 /// file is reported and the rest still load. A file whose loading panicked
 /// is reported as failed, never dropped.
@@ -214,23 +244,11 @@ pub fn load_many(paths: &[PathBuf], options: &LoadOptions, threads: usize) -> Lo
     let (files, mut errors) = expand_paths_marked(paths);
     let results: Mutex<Vec<Option<LoadOutcome>>> =
         Mutex::new(std::iter::repeat_with(|| None).take(files.len()).collect());
-    run_pool(
-        &files,
-        threads,
-        None,
-        |(path, explicit)| load_found(path, *explicit, options),
-        |i, result| {
-            let outcome = result.unwrap_or_else(|message| {
-                LoadOutcome::Failed(ImagingError::new(
-                    &files[i].0,
-                    ImagingErrorKind::DecoderPanic(message),
-                ))
-            });
-            if let Ok(mut slots) = results.lock() {
-                slots[i] = Some(outcome);
-            }
-        },
-    );
+    load_files(&files, options, threads, None, |i, outcome| {
+        if let Ok(mut slots) = results.lock() {
+            slots[i] = Some(outcome);
+        }
+    });
     let slots = results.into_inner().unwrap_or_else(|p| p.into_inner());
     let mut images = Vec::new();
     for (slot, (path, _)) in slots.into_iter().zip(&files) {
@@ -238,8 +256,8 @@ pub fn load_many(paths: &[PathBuf], options: &LoadOptions, threads: usize) -> Lo
             Some(LoadOutcome::Loaded(image)) => images.push(*image),
             Some(LoadOutcome::Skipped(_)) => {}
             Some(LoadOutcome::Failed(e)) => errors.push(e),
-            // Unreachable unless a thread died outside `work`: still
-            // reported, never silently dropped.
+            // Unreachable unless a thread died outside the pool's panic
+            // containment: still reported, never silently dropped.
             None => errors.push(ImagingError::new(
                 path,
                 ImagingErrorKind::DecoderPanic("the loader thread stopped".into()),
