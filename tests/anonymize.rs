@@ -476,3 +476,31 @@ fn shifted_dates_move_and_full_dates_stay() {
         Some("UNMODIFIED")
     );
 }
+
+#[test]
+fn a_deidentified_ct_is_still_a_valid_ct_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = common::corpus_dir().join("CT_small.dcm");
+    let out_dir = dir.path().join("out");
+    let out = hilum(&[
+        "anonymize",
+        source.to_str().unwrap(),
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // dicom3tools: the source has no IOD error, nor may the output (the
+    // Type 2 attributes the profile empties stay present).
+    for file in [source, out_dir.join("CT_small.dcm")] {
+        let mut c = common::tool("dciodvfy", "dicom3tools");
+        c.arg(&file);
+        let (_, stdout, stderr) = common::run_tool(c);
+        let all = format!("{stdout}{stderr}");
+        let errors: Vec<&str> = all.lines().filter(|l| l.starts_with("Error")).collect();
+        assert!(errors.is_empty(), "dciodvfy {}:\n{all}", file.display());
+    }
+}

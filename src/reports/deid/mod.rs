@@ -10,10 +10,11 @@
 //!   hold); compound codes take the member valid in every IOD (see
 //!   [`rules::Action::resolved`]);
 //! - attributes the table does not list are safe by default: private
-//!   attributes, overlays and curves are removed, and so are free text,
-//!   dates, person names and opaque bytes unless they are on a short
-//!   keep-list of what showing the image needs; numbers and class UIDs
-//!   stay, other UIDs are replaced;
+//!   attributes, overlays, curves and opaque bytes (OB, UN...) are
+//!   removed, free text, dates and person names emptied (an IOD may
+//!   require them, Type 2), unless they are on a short keep-list of what
+//!   showing the image needs; numbers and class UIDs stay, other UIDs are
+//!   replaced;
 //! - C (clean) keeps a descriptor's text with every identifying value of
 //!   the data set (names, IDs, dates, addresses, UIDs: the values the
 //!   profile removes) scrubbed out; it cannot find identity the data set

@@ -1,8 +1,9 @@
 //! The walk over a data set and every item of its sequences: each
 //! attribute gets the action Table E.1-1 and the chosen options give it;
-//! an attribute the table does not list is kept only when it cannot carry
-//! identity (numbers, the display keep-list, class UIDs), so that what the
-//! table forgets is removed rather than kept (safe by default).
+//! an attribute the table does not list keeps its value only when it
+//! cannot carry identity (numbers, the display keep-list, class UIDs), so
+//! that what the table forgets is emptied or removed rather than kept
+//! (safe by default).
 
 use dicom_core::header::Header as _;
 use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
@@ -18,8 +19,8 @@ use super::{DateHandling, Deidentifier};
 /// What happens to the attributes the table does not list, in one item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Unlisted {
-    /// Free text, dates, opaque bytes and unknown VRs are removed (the
-    /// default everywhere).
+    /// Free text, names, dates and times are emptied, opaque bytes and
+    /// unknown VRs removed (the default everywhere).
     Remove,
     /// Free text is kept with the data set's identifying values scrubbed
     /// out (inside sequences an option cleans, action C; and the report
@@ -189,9 +190,13 @@ impl Deidentifier {
             VR::UI if CLASS_UIDS.contains(&tag) || self.retain_uids() => Some(element),
             VR::UI => self.replace_uids(element),
             _ if mode == Unlisted::Keep => Some(element),
-            VR::PN | VR::DA | VR::DT | VR::TM => None,
+            // Emptied rather than removed: no value survives, and an IOD
+            // that requires the attribute (Type 2, such as Manufacturer)
+            // stays valid.
+            VR::PN | VR::DA | VR::DT | VR::TM => Some(DataElement::empty(tag, vr)),
             vr if is_text(vr) && mode == Unlisted::Scrub => self.scrubbed(element, vr),
-            vr if is_text(vr) || is_opaque(vr) => None,
+            vr if is_text(vr) => Some(DataElement::empty(tag, vr)),
+            vr if is_opaque(vr) => None,
             // Numbers (US, SS, UL, SL, FL, FD, IS, DS, AT, SV, UV).
             _ => Some(element),
         }
