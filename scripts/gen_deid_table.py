@@ -186,25 +186,23 @@ def main():
             f"vr: {vr_text}, basic: {basic}, options: [{opts}] }},\n"
         )
 
-    out.write(
-        "/// The attributes with one tag, sorted by tag (binary search).\n"
-        "#[rustfmt::skip]\n"
-        f"pub static EXACT: [Entry; {len(exact)}] = [\n"
-    )
-    for e in exact:
-        out.write(line(e))
-    out.write("];\n\n")
-    out.write(
-        "/// The rows naming a range of tags: curves (50xx,xxxx), overlays\n"
-        "/// (60xx,eeee) and private attributes (odd groups, mask on the group's\n"
-        "/// lowest bit).\n"
-        "#[rustfmt::skip]\n"
-        f"pub static PATTERNS: [Entry; {len(patterns)}] = [\n"
-    )
-    for e in patterns:
-        out.write(line(e))
-    out.write("];\n")
+    def array(doc, name, entries):
+        out.write("".join(f"/// {d}\n" for d in doc))
+        out.write(f"#[rustfmt::skip]\npub static {name}: [Entry; {len(entries)}] = [\n")
+        out.write("".join(line(e) for e in entries))
+        out.write("];\n")
 
+    array(["The attributes with one tag, sorted by tag (binary search)."], "EXACT", exact)
+    out.write("\n")
+    array(
+        [
+            "The rows naming a range of tags: curves (50xx,xxxx), overlays",
+            "(60xx,eeee) and private attributes (odd groups, mask on the group's",
+            "lowest bit).",
+        ],
+        "PATTERNS",
+        patterns,
+    )
 
 if __name__ == "__main__":
     try:

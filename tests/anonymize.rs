@@ -194,19 +194,8 @@ fn burned_in_annotation_is_refused_unless_allowed() {
         "{err}"
     );
     assert!(!out_dir.join("burned.dcm").exists());
-    let out = hilum(&[
-        "anonymize",
-        source.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--allow-burned-in",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out_dir.join("burned.dcm").is_file());
+    let output = probe::anonymize(&source, &out_dir, &["--allow-burned-in"]);
+    assert!(output.is_file());
 }
 
 #[test]
@@ -221,20 +210,8 @@ fn dates_can_be_shifted_instead_of_removed() {
         ],
     );
     let out_dir = dir.path().join("out");
-    let out = hilum(&[
-        "anonymize",
-        source.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--shift-dates",
-        "-1",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (dst, _) = read_dataset(&out_dir.join("dated.dcm")).unwrap();
+    let output = probe::anonymize(&source, &out_dir, &["--shift-dates", "-1"]);
+    let (dst, _) = read_dataset(&output).unwrap();
     assert_eq!(value(&dst, tags::STUDY_DATE).as_deref(), Some("20240229"));
     assert_eq!(value(&dst, tags::SERIES_DATE).as_deref(), Some("20240301"));
     // The birth date is emptied even when dates are shifted.
@@ -423,21 +400,10 @@ fn clean_descriptors_keep_the_description_without_the_patient_s_identity() {
         (vec![], None),
         (vec!["--clean-descriptors"], Some("Chest CT for * *, MRN *")),
     ] {
-        let mut args = vec![
-            "anonymize",
-            source.to_str().unwrap(),
-            "--out",
-            out_dir.to_str().unwrap(),
-            "--force",
-        ];
+        let mut args = vec!["--force"];
         args.extend(flags);
-        let out = hilum(&args);
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let (dst, _) = read_dataset(&out_dir.join("described.dcm")).unwrap();
+        let output = probe::anonymize(&source, &out_dir, &args);
+        let (dst, _) = read_dataset(&output).unwrap();
         assert_eq!(value(&dst, tags::STUDY_DESCRIPTION).as_deref(), description);
         let series = description.map(|_| "Axial 5mm");
         assert_eq!(value(&dst, tags::SERIES_DESCRIPTION).as_deref(), series);
@@ -481,21 +447,10 @@ fn shifted_dates_move_and_full_dates_stay() {
 fn a_deidentified_ct_is_still_a_valid_ct_image() {
     let dir = tempfile::tempdir().unwrap();
     let source = common::corpus_dir().join("CT_small.dcm");
-    let out_dir = dir.path().join("out");
-    let out = hilum(&[
-        "anonymize",
-        source.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let output = probe::anonymize(&source, &dir.path().join("out"), &[]);
     // dicom3tools: the source has no IOD error, nor may the output (the
     // Type 2 attributes the profile empties stay present).
-    for file in [source, out_dir.join("CT_small.dcm")] {
+    for file in [source, output] {
         let mut c = common::tool("dciodvfy", "dicom3tools");
         c.arg(&file);
         let (_, stdout, stderr) = common::run_tool(c);

@@ -262,9 +262,15 @@ pub fn expected(marker: &Marker, columns: &[Column]) -> Option<bool> {
 
 /// De-identifies `probe` with `flags` into `out`; the output path.
 pub fn run(probe: &Probe, out: &Path, flags: &[&str]) -> PathBuf {
+    anonymize(&probe.path, out, flags)
+}
+
+/// `hilum anonymize SOURCE --out OUT FLAGS...`, which must succeed; the
+/// output path.
+pub fn anonymize(source: &Path, out: &Path, flags: &[&str]) -> PathBuf {
     let mut args = vec![
         "anonymize",
-        probe.path.to_str().unwrap(),
+        source.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
     ];
@@ -275,7 +281,7 @@ pub fn run(probe: &Probe, out: &Path, flags: &[&str]) -> PathBuf {
         "hilum {args:?}: {}",
         String::from_utf8_lossy(&result.stderr)
     );
-    out.join("probe.dcm")
+    out.join(source.file_name().unwrap())
 }
 
 /// Whether the marker survived in `bytes` / the parsed output `ds`.
