@@ -33,7 +33,9 @@ pub(super) enum Unlisted {
 /// Attributes the table does not list that are kept although their VR is
 /// text or bytes: what is needed to show the image and to read the object
 /// (pixel description, LUTs, the de-identification marks, SR structure).
-/// Each is a defined term, a code or pixel data, never free text.
+/// Each is a defined term (CS) or pixel and LUT data, never free text;
+/// free-text labels such as Rescale Type or window explanations are not
+/// needed to show the pixels and are emptied.
 const KEEP: &[Tag] = &[
     tags::SPECIFIC_CHARACTER_SET,
     tags::IMAGE_TYPE,
@@ -48,8 +50,6 @@ const KEEP: &[Tag] = &[
     tags::PIXEL_INTENSITY_RELATIONSHIP,
     tags::PRESENTATION_LUT_SHAPE,
     tags::VOILUT_FUNCTION,
-    tags::RESCALE_TYPE,
-    tags::MODALITY_LUT_TYPE,
     tags::LOSSY_IMAGE_COMPRESSION,
     tags::LOSSY_IMAGE_COMPRESSION_METHOD,
     tags::BURNED_IN_ANNOTATION,
