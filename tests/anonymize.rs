@@ -252,6 +252,10 @@ fn probe_of_every_table_attribute_leaves_no_marker_and_keeps_pixels_and_display(
         p.markers.len(),
         leaked.join("\n")
     );
+    for needle in &p.nested {
+        assert!(contains(&src_bytes, needle), "probe lacks {needle}");
+        assert!(!contains(&bytes, needle), "nested {needle} survived");
+    }
     let pixels: Vec<u8> = p.pixels.iter().flat_map(|v| v.to_le_bytes()).collect();
     assert_eq!(
         dst.get(tags::PIXEL_DATA)

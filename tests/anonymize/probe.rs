@@ -45,6 +45,10 @@ pub struct Probe {
     pub markers: Vec<Marker>,
     /// The Pixel Data put in.
     pub pixels: Vec<u16>,
+    /// Markers in table attributes and free text nested two levels deep
+    /// in sequences the table does not list: none may survive the default
+    /// profile.
+    pub nested: Vec<String>,
 }
 
 /// Tags of the probe for a row: one concrete attribute per range.
@@ -232,6 +236,28 @@ pub fn build(dir: &Path) -> Probe {
     ] {
         add(&mut markers, tag, vr, private);
     }
+    // Table attributes inside items of sequences the table does not list,
+    // two levels deep.
+    let nested = vec![
+        "QZNESTPN1".to_string(),
+        "QZNESTINST".to_string(),
+        "QZNESTTEXT".to_string(),
+        "1.2.826.0.1.3680043.9.7433.79.1".to_string(),
+        "QZNESTID2".to_string(),
+    ];
+    let inner = InMemDicomObject::from_element_iter([
+        common::text(tags::PATIENT_ID, VR::LO, &nested[4]),
+        common::text(tags::CODE_VALUE, VR::SH, "T-D3000"),
+    ]);
+    let outer = InMemDicomObject::from_element_iter([
+        common::text(tags::PATIENT_NAME, VR::PN, &nested[0]),
+        common::text(tags::INSTITUTION_NAME, VR::LO, &nested[1]),
+        common::text(tags::CODE_MEANING, VR::LO, &nested[2]),
+        common::text(tags::SOP_INSTANCE_UID, VR::UI, &nested[3]),
+        common::seq(tags::ANATOMIC_REGION_MODIFIER_SEQUENCE, vec![inner]),
+    ]);
+    assert!(lookup(tags::ANATOMIC_REGION_SEQUENCE).is_none());
+    elements.push(common::seq(tags::ANATOMIC_REGION_SEQUENCE, vec![outer]));
     let pixels: Vec<u16> = (0..64).map(|v| v * 3 + 1).collect();
     elements.push(common::pixel_data_u16(pixels.clone()));
     let path = dir.join("probe.dcm");
@@ -240,6 +266,7 @@ pub fn build(dir: &Path) -> Probe {
         path,
         markers,
         pixels,
+        nested,
     }
 }
 
