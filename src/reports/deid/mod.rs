@@ -248,12 +248,17 @@ impl Deidentifier {
     }
 
     fn apply_in(&mut self, dataset: &mut InMemDicomObject, mode: Unlisted) {
-        let mut identifiers = Vec::new();
-        self.collect_identifiers(dataset, &mut identifiers);
-        // The originals of UIDs mapped so far (other objects of this export).
-        identifiers.extend(self.uids.keys().cloned());
-        values::order_identifiers(&mut identifiers);
-        self.identifiers = identifiers;
+        // Text is scrubbed only under an option with C actions or in a
+        // generated object; the Basic Profile alone needs no identifiers.
+        if mode == Unlisted::Scrub || !self.columns.is_empty() {
+            let mut identifiers = Vec::new();
+            self.collect_identifiers(dataset, &mut identifiers);
+            // The originals of UIDs mapped so far (other objects of this
+            // export).
+            identifiers.extend(self.uids.keys().cloned());
+            values::order_identifiers(&mut identifiers);
+            self.identifiers = identifiers;
+        }
         let taken = std::mem::replace(dataset, InMemDicomObject::new_empty());
         *dataset = self.walk(taken, mode);
         self.identifiers.clear();
