@@ -347,9 +347,7 @@ fn probe_each_option_keeps_what_it_retains_and_nothing_else() {
         let mut wrong = Vec::new();
         let mut kept = 0;
         for m in &p.markers {
-            let Some(expected) = probe::expected(m, &[*column]) else {
-                continue;
-            };
+            let expected = probe::expected(m, &[*column]);
             kept += usize::from(expected);
             if probe::survived(m, &bytes, &dst) != expected {
                 let what = if expected { "lost" } else { "survived" };
@@ -362,14 +360,8 @@ fn probe_each_option_keeps_what_it_retains_and_nothing_else() {
             wrong.len(),
             wrong.join("\n")
         );
-        let retains = !matches!(
-            column,
-            Column::RetainModifiedDates
-                | Column::CleanDescriptors
-                | Column::CleanStructuredContent
-                | Column::CleanGraphics
-        );
-        assert_eq!(retains, kept > 0, "{flags:?}: {kept} markers kept");
+        // Every option keeps (or cleans and keeps) some marker.
+        assert!(kept > 0, "{flags:?}: no marker kept");
         let codes: Vec<String> = dst
             .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
             .unwrap()

@@ -73,9 +73,10 @@ fn probe_tags(entry: &Entry) -> Vec<(Tag, VR)> {
 
 /// A marker text valid for `vr` (None for binary numbers), unique by `i`.
 fn marker_text(vr: VR, i: usize) -> Option<String> {
+    // 41 days apart: no date shifted by a month lands on another marker.
     let date = |i: usize| {
         let d = chrono::NaiveDate::from_ymd_opt(1931, 1, 1).unwrap()
-            + chrono::TimeDelta::try_days(i as i64).unwrap();
+            + chrono::TimeDelta::try_days(41 * i as i64).unwrap();
         d.format("%Y%m%d").to_string()
     };
     Some(match vr {
@@ -270,21 +271,41 @@ pub fn build(dir: &Path) -> Probe {
     }
 }
 
-/// Whether the marker must survive with the option columns `columns`:
-/// `Some(true)` for what they keep (K), `Some(false)` for what goes,
-/// `None` for what they clean (C: checked by dedicated tests).
-pub fn expected(marker: &Marker, columns: &[Column]) -> Option<bool> {
-    let action = marker.entry.map(|e| e.action(columns));
+/// Whether the marker must survive with the option columns `columns`.
+pub fn expected(marker: &Marker, columns: &[Column]) -> bool {
+    let Some(entry) = marker.entry else {
+        // Not in the table: never kept.
+        return false;
+    };
     // In an item, a UID follows its own row (kept under Retain UIDs) when
-    // the sequence is kept or its items de-identified (K, D, X/Z/U*).
+    // the sequence is kept, cleaned or its items de-identified.
     let inner_kept = || marker.inner.is_some_and(|e| e.action(columns) == Action::K);
-    match action {
-        Some(Action::C) => None,
-        Some(Action::K) if marker.in_item => Some(marker.inner.is_none() || inner_kept()),
-        Some(Action::K) => Some(true),
-        Some(Action::D | Action::XZU) if marker.in_item => Some(inner_kept()),
-        _ => Some(false),
+    match entry.action(columns) {
+        Action::K if marker.in_item => marker.inner.is_none() || inner_kept(),
+        Action::K => true,
+        Action::D | Action::XZU if marker.in_item => inner_kept(),
+        // Clean: graphics bitmaps (the ranges) cannot be cleaned and go;
+        // dates move (Modified Dates), times stay; text keeps its words
+        // with the file's identifying values scrubbed out, and a marker is
+        // not one of them; a sequence keeps its items, cleaned likewise.
+        Action::C if entry.mask != 0xFFFF_FFFF => false,
+        Action::C if marker.in_item => marker.inner.is_none() || inner_kept(),
+        Action::C => match entry.vr {
+            Some(VR::DA | VR::DT | VR::PN) => false,
+            Some(VR::TM) => true,
+            Some(vr) => is_text(vr),
+            None => false,
+        },
+        _ => false,
     }
+}
+
+/// Whether values of `vr` are text (kept, scrubbed, by action C).
+fn is_text(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::AE | VR::AS | VR::CS | VR::LO | VR::LT | VR::SH | VR::ST | VR::UT | VR::UC | VR::UR
+    )
 }
 
 /// De-identifies `probe` with `flags` into `out`; the output path.
