@@ -3,6 +3,8 @@
 //! output bytes, pixel data unchanged, UIDs replaced consistently.
 
 mod common;
+#[path = "anonymize/probe.rs"]
+mod probe;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,6 +16,7 @@ use dicom_core::{DataElement, Tag, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use hilum::imaging::dicom::read_dataset;
+use hilum::reports::deid::rules::Column;
 
 /// PS3.15 Table E.1-1 attributes whose source values must not survive
 /// (the test's own list, independent of the implementation's table).
@@ -191,19 +194,8 @@ fn burned_in_annotation_is_refused_unless_allowed() {
         "{err}"
     );
     assert!(!out_dir.join("burned.dcm").exists());
-    let out = hilum(&[
-        "anonymize",
-        source.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--allow-burned-in",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out_dir.join("burned.dcm").is_file());
+    let output = probe::anonymize(&source, &out_dir, &["--allow-burned-in"]);
+    assert!(output.is_file());
 }
 
 #[test]
@@ -218,20 +210,8 @@ fn dates_can_be_shifted_instead_of_removed() {
         ],
     );
     let out_dir = dir.path().join("out");
-    let out = hilum(&[
-        "anonymize",
-        source.to_str().unwrap(),
-        "--out",
-        out_dir.to_str().unwrap(),
-        "--shift-dates",
-        "-1",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let (dst, _) = read_dataset(&out_dir.join("dated.dcm")).unwrap();
+    let output = probe::anonymize(&source, &out_dir, &["--shift-dates", "-1"]);
+    let (dst, _) = read_dataset(&output).unwrap();
     assert_eq!(value(&dst, tags::STUDY_DATE).as_deref(), Some("20240229"));
     assert_eq!(value(&dst, tags::SERIES_DATE).as_deref(), Some("20240301"));
     // The birth date is emptied even when dates are shifted.
@@ -240,4 +220,238 @@ fn dates_can_be_shifted_instead_of_removed() {
         value(&dst, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(),
         Some("MODIFIED")
     );
+}
+
+#[test]
+fn probe_of_every_table_attribute_leaves_no_marker_and_keeps_pixels_and_display() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = probe::build(dir.path());
+    assert!(p.markers.len() > 640, "{} markers", p.markers.len());
+    // The probe carries its markers before de-identification.
+    let (src_bytes, src) = probe::read(&p.path);
+    let missing: Vec<String> = p
+        .markers
+        .iter()
+        .filter(|m| !probe::survived(m, &src_bytes, &src))
+        .map(probe::describe)
+        .collect();
+    assert!(missing.is_empty(), "probe lacks:\n{}", missing.join("\n"));
+
+    let output = probe::run(&p, &dir.path().join("out"), &[]);
+    let (bytes, dst) = probe::read(&output);
+    let leaked: Vec<String> = p
+        .markers
+        .iter()
+        .filter(|m| probe::survived(m, &bytes, &dst))
+        .map(probe::describe)
+        .collect();
+    assert!(
+        leaked.is_empty(),
+        "{} of {} markers survived:\n{}",
+        leaked.len(),
+        p.markers.len(),
+        leaked.join("\n")
+    );
+    for needle in &p.nested {
+        assert!(contains(&src_bytes, needle), "probe lacks {needle}");
+        assert!(!contains(&bytes, needle), "nested {needle} survived");
+    }
+    let pixels: Vec<u8> = p.pixels.iter().flat_map(|v| v.to_le_bytes()).collect();
+    assert_eq!(
+        dst.get(tags::PIXEL_DATA)
+            .unwrap()
+            .value()
+            .to_bytes()
+            .unwrap()
+            .as_ref(),
+        pixels.as_slice(),
+        "pixel data unchanged"
+    );
+    for e in probe::display_attributes() {
+        let kept = dst
+            .get(e.tag())
+            .map(|d| d.value().to_str().unwrap().trim().to_string());
+        assert_eq!(
+            kept.as_deref(),
+            Some(e.value().to_str().unwrap().trim()),
+            "display attribute {} kept",
+            e.tag()
+        );
+    }
+    assert_eq!(
+        value(&dst, tags::PATIENT_IDENTITY_REMOVED).as_deref(),
+        Some("YES")
+    );
+    let method = dst
+        .get(tags::DEIDENTIFICATION_METHOD)
+        .unwrap()
+        .to_multi_str()
+        .unwrap()
+        .join(" / ");
+    assert!(method.contains("2024b"), "{method}");
+    let codes: Vec<String> = dst
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .unwrap()
+        .items()
+        .unwrap()
+        .iter()
+        .filter_map(|i| value(i, tags::CODE_VALUE))
+        .collect();
+    assert_eq!(codes, ["113100"]);
+    // dcmtk reads the output without an error.
+    let mut c = common::tool("dcmdump", "dcmtk");
+    c.arg(&output);
+    let (ok, _, err) = common::run_tool(c);
+    let errors: Vec<&str> = err.lines().filter(|l| l.starts_with("E:")).collect();
+    assert!(ok && errors.is_empty(), "dcmdump: {err}");
+}
+
+#[test]
+fn probe_each_option_keeps_what_it_retains_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = probe::build(dir.path());
+    let cases: &[(&[&str], Column, &str)] = &[
+        (&["--retain-uids"], Column::RetainUids, "113110"),
+        (
+            &["--retain-device-identity"],
+            Column::RetainDeviceIdentity,
+            "113109",
+        ),
+        (
+            &["--retain-institution-identity"],
+            Column::RetainInstitutionIdentity,
+            "113112",
+        ),
+        (
+            &["--retain-patient-characteristics"],
+            Column::RetainPatientCharacteristics,
+            "113108",
+        ),
+        (&["--retain-full-dates"], Column::RetainFullDates, "113106"),
+        (
+            &["--shift-dates", "-30"],
+            Column::RetainModifiedDates,
+            "113107",
+        ),
+        (&["--clean-descriptors"], Column::CleanDescriptors, "113105"),
+        (
+            &["--clean-structured-content"],
+            Column::CleanStructuredContent,
+            "113104",
+        ),
+        (&["--clean-graphics"], Column::CleanGraphics, "113103"),
+    ];
+    for (i, (flags, column, code)) in cases.iter().enumerate() {
+        let output = probe::run(&p, &dir.path().join(format!("out{i}")), flags);
+        let (bytes, dst) = probe::read(&output);
+        let mut wrong = Vec::new();
+        let mut kept = 0;
+        for m in &p.markers {
+            let expected = probe::expected(m, &[*column]);
+            kept += usize::from(expected);
+            if probe::survived(m, &bytes, &dst) != expected {
+                let what = if expected { "lost" } else { "survived" };
+                wrong.push(format!("{what}: {}", probe::describe(m)));
+            }
+        }
+        assert!(
+            wrong.is_empty(),
+            "{flags:?}: {} markers wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
+        // Every option keeps (or cleans and keeps) some marker.
+        assert!(kept > 0, "{flags:?}: no marker kept");
+        let codes: Vec<String> = dst
+            .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+            .unwrap()
+            .items()
+            .unwrap()
+            .iter()
+            .filter_map(|i| value(i, tags::CODE_VALUE))
+            .collect();
+        assert_eq!(codes, ["113100", *code], "{flags:?}");
+    }
+}
+
+#[test]
+fn clean_descriptors_keep_the_description_without_the_patient_s_identity() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = ct_copy_with(
+        dir.path(),
+        "described.dcm",
+        vec![
+            (tags::PATIENT_NAME, VR::PN, "Quux^Zebediah"),
+            (tags::PATIENT_ID, VR::LO, "QX12345"),
+            (
+                tags::STUDY_DESCRIPTION,
+                VR::LO,
+                "Chest CT for Zebediah Quux, MRN QX12345",
+            ),
+            (tags::SERIES_DESCRIPTION, VR::LO, "Axial 5mm"),
+        ],
+    );
+    let out_dir = dir.path().join("out");
+    for (flags, description) in [
+        (vec![], None),
+        (vec!["--clean-descriptors"], Some("Chest CT for * *, MRN *")),
+    ] {
+        let mut args = vec!["--force"];
+        args.extend(flags);
+        let output = probe::anonymize(&source, &out_dir, &args);
+        let (dst, _) = read_dataset(&output).unwrap();
+        assert_eq!(value(&dst, tags::STUDY_DESCRIPTION).as_deref(), description);
+        let series = description.map(|_| "Axial 5mm");
+        assert_eq!(value(&dst, tags::SERIES_DESCRIPTION).as_deref(), series);
+    }
+}
+
+#[test]
+fn shifted_dates_move_and_full_dates_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = probe::build(dir.path());
+    let (_, src) = probe::read(&p.path);
+    let study = value(&src, tags::STUDY_DATE).unwrap();
+    let day = chrono::NaiveDate::parse_from_str(&study, "%Y%m%d").unwrap();
+    let (_, shifted) = probe::read(&probe::run(
+        &p,
+        &dir.path().join("shift"),
+        &["--shift-dates", "-30"],
+    ));
+    let moved = (day - chrono::TimeDelta::try_days(30).unwrap())
+        .format("%Y%m%d")
+        .to_string();
+    assert_eq!(value(&shifted, tags::STUDY_DATE), Some(moved));
+    assert_eq!(value(&shifted, tags::PATIENT_BIRTH_DATE), None);
+    assert_eq!(
+        value(&shifted, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(),
+        Some("MODIFIED")
+    );
+    let (_, full) = probe::read(&probe::run(
+        &p,
+        &dir.path().join("full"),
+        &["--retain-full-dates"],
+    ));
+    assert_eq!(value(&full, tags::STUDY_DATE), Some(study));
+    assert_eq!(
+        value(&full, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED).as_deref(),
+        Some("UNMODIFIED")
+    );
+}
+
+#[test]
+fn a_deidentified_ct_is_still_a_valid_ct_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = common::corpus_dir().join("CT_small.dcm");
+    let output = probe::anonymize(&source, &dir.path().join("out"), &[]);
+    // dicom3tools: the source has no IOD error, nor may the output (the
+    // Type 2 attributes the profile empties stay present).
+    for file in [source, output] {
+        let mut c = common::tool("dciodvfy", "dicom3tools");
+        c.arg(&file);
+        let (_, stdout, stderr) = common::run_tool(c);
+        let all = format!("{stdout}{stderr}");
+        let errors: Vec<&str> = all.lines().filter(|l| l.starts_with("Error")).collect();
+        assert!(errors.is_empty(), "dciodvfy {}:\n{all}", file.display());
+    }
 }

@@ -104,6 +104,8 @@ pub struct ExportDialog {
     pub reader: String,
     /// De-identify every output.
     pub deidentify: bool,
+    /// The PS3.15 options of de-identification (with `deidentify`).
+    pub deid_options: DeidOptions,
     /// Replace files that exist.
     pub overwrite: bool,
     /// The file name the viewer filled in (replaced when the image or the
@@ -135,6 +137,7 @@ impl Default for ExportDialog {
             impression: String::new(),
             reader: String::new(),
             deidentify: false,
+            deid_options: DeidOptions::default(),
             overwrite: false,
             suggested_name: None,
             folder_dialog: None,
@@ -170,8 +173,8 @@ impl ExportDialog {
             secondary_capture: self.secondary_capture.then(|| file("-sc.dcm")),
             structured_report: self.structured_report.then(|| file("-sr.dcm")),
             deidentify: self.deidentify.then_some(DeidOptions {
-                dates: DateHandling::Remove,
                 allow_burned_in_annotation: false,
+                ..self.deid_options
             }),
             overwrite: self.overwrite,
         };
@@ -313,6 +316,7 @@ impl ExportDialog {
                     "De-identify (DICOM PS3.15 basic profile; no names or IDs in any output)",
                 );
                 if self.deidentify {
+                    deid_options_ui(ui, &mut self.deid_options);
                     ui.label(
                         "Text burned into the pixels is not removed; a source marked \
                          Burned In Annotation is refused.",
@@ -363,4 +367,38 @@ impl ExportDialog {
         self.open = open;
         out
     }
+}
+
+/// The option columns of PS3.15 Table E.1-1 as checkboxes (all off: the
+/// Basic Profile).
+fn deid_options_ui(ui: &mut egui::Ui, o: &mut DeidOptions) {
+    egui::CollapsingHeader::new("De-identification options (PS3.15)").show(ui, |ui| {
+        let mut full_dates = o.dates == DateHandling::Keep;
+        if ui.checkbox(&mut full_dates, "Keep dates").changed() {
+            o.dates = if full_dates {
+                DateHandling::Keep
+            } else {
+                DateHandling::Remove
+            };
+        }
+        ui.checkbox(&mut o.retain_uids, "Keep UIDs");
+        ui.checkbox(&mut o.retain_device_identity, "Keep device identity");
+        ui.checkbox(
+            &mut o.retain_institution_identity,
+            "Keep institution identity",
+        );
+        ui.checkbox(
+            &mut o.retain_patient_characteristics,
+            "Keep patient characteristics (sex, age, size, weight)",
+        );
+        ui.checkbox(
+            &mut o.clean_descriptors,
+            "Keep descriptions, with names and IDs scrubbed out",
+        );
+        ui.checkbox(
+            &mut o.clean_structured_content,
+            "Keep structured content, scrubbed",
+        );
+        ui.checkbox(&mut o.clean_graphics, "Keep graphic annotations, scrubbed");
+    });
 }

@@ -16,13 +16,45 @@ use crate::reports::{
     Report, export,
 };
 
-/// De-identification flags shared by `report --anonymize` and `anonymize`.
+/// De-identification flags shared by `report --anonymize` and `anonymize`:
+/// the option columns of PS3.15 Table E.1-1 (none: the Basic Profile).
 #[derive(Debug, Args, Clone)]
 pub struct DeidArgs {
-    /// Shift dates by this many days instead of removing them (times are
-    /// kept).
-    #[arg(long, allow_hyphen_values = true)]
+    /// Shift dates by this many days instead of removing them; times are
+    /// kept (Retain Longitudinal Temporal Information, Modified Dates).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "retain_full_dates")]
     pub shift_dates: Option<i64>,
+    /// Keep dates and times as they are (Retain Longitudinal Temporal
+    /// Information, Full Dates).
+    #[arg(long)]
+    pub retain_full_dates: bool,
+    /// Keep UIDs instead of replacing them (Retain UIDs).
+    #[arg(long)]
+    pub retain_uids: bool,
+    /// Keep station names, serial numbers and other device identifiers
+    /// (Retain Device Identity).
+    #[arg(long)]
+    pub retain_device_identity: bool,
+    /// Keep institution names, addresses and departments (Retain
+    /// Institution Identity).
+    #[arg(long)]
+    pub retain_institution_identity: bool,
+    /// Keep the patient's sex, age, size, weight and similar (Retain
+    /// Patient Characteristics).
+    #[arg(long)]
+    pub retain_patient_characteristics: bool,
+    /// Keep descriptions and comments with the file's identifying values
+    /// (names, IDs, dates...) scrubbed out (Clean Descriptors).
+    #[arg(long)]
+    pub clean_descriptors: bool,
+    /// Keep SR content and acquisition context, scrubbed the same way
+    /// (Clean Structured Content).
+    #[arg(long)]
+    pub clean_structured_content: bool,
+    /// Keep graphic annotations, scrubbed the same way; overlay and curve
+    /// bitmaps are still removed (Clean Graphics).
+    #[arg(long)]
+    pub clean_graphics: bool,
     /// Export even when a source says Burned In Annotation = YES (the text
     /// in its pixels is NOT removed).
     #[arg(long)]
@@ -32,10 +64,18 @@ pub struct DeidArgs {
 impl DeidArgs {
     fn options(&self) -> DeidOptions {
         DeidOptions {
-            dates: match self.shift_dates {
-                Some(days) => DateHandling::Shift { days },
-                None => DateHandling::Remove,
+            dates: match (self.shift_dates, self.retain_full_dates) {
+                (Some(days), _) => DateHandling::Shift { days },
+                (None, true) => DateHandling::Keep,
+                (None, false) => DateHandling::Remove,
             },
+            retain_uids: self.retain_uids,
+            retain_device_identity: self.retain_device_identity,
+            retain_institution_identity: self.retain_institution_identity,
+            retain_patient_characteristics: self.retain_patient_characteristics,
+            clean_descriptors: self.clean_descriptors,
+            clean_structured_content: self.clean_structured_content,
+            clean_graphics: self.clean_graphics,
             allow_burned_in_annotation: self.allow_burned_in,
         }
     }
