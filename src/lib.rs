@@ -1,10 +1,12 @@
 //! Hilum: a radiology viewer with built-in, honest AI assistance.
 //!
 //! Layers, bottom up: [`imaging`] (loading, the pixel pipeline, series) and
-//! the [`cli`] and the [`app`] (the egui viewer) on top. See `DESIGN.md` for module ownership and invariants.
+//! the [`cli`] and the `app` (the egui viewer, only with the `viewer`
+//! feature) on top. See `DESIGN.md` for module ownership and invariants.
 
 pub mod ai;
 pub mod annotations;
+#[cfg(feature = "viewer")]
 pub mod app;
 pub mod cli;
 pub mod error;

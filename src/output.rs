@@ -3,37 +3,58 @@
 //! target folder, renamed into place), so a failure leaves no partial file.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// Why `out` may not be written, if it may not: it is one of `sources`,
-/// it exists (unless `force`), it is a folder, or its folder is missing.
-pub fn refusal(out: &Path, sources: &[&Path], force: bool) -> Option<String> {
-    let canonical = out.canonicalize().ok();
-    if canonical.is_some() && sources.iter().any(|s| s.canonicalize().ok() == canonical) {
-        return Some("refusing to overwrite a source file".into());
+/// Why an output may not be, or could not be, written; names the output.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {reason}", path.display())]
+pub struct OutputError {
+    /// The output.
+    pub path: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+impl OutputError {
+    fn new(path: &Path, reason: impl Into<String>) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
     }
-    if out.is_dir() {
-        return Some("is a folder".into());
+}
+
+/// Checks, before any work, that `target` may be written: it is none of
+/// `sources`, it is not a folder, it does not exist unless `overwrite`,
+/// and its folder exists.
+pub fn check_target<P: AsRef<Path>>(
+    target: &Path,
+    sources: &[P],
+    overwrite: bool,
+) -> Result<(), OutputError> {
+    let refuse = |reason: String| Err(OutputError::new(target, reason));
+    let canonical = target.canonicalize().ok();
+    if canonical.is_some()
+        && sources
+            .iter()
+            .any(|s| s.as_ref().canonicalize().ok() == canonical)
+    {
+        return refuse("refusing to overwrite a source file".into());
     }
-    if out.exists() && !force {
-        return Some("output exists (use --force to overwrite)".into());
+    if target.is_dir() {
+        return refuse("is a folder".into());
     }
-    let dir = parent_dir(out);
+    if target.exists() && !overwrite {
+        return refuse("output exists (use --force to overwrite)".into());
+    }
+    let dir = parent_dir(target);
     if !dir.is_dir() {
-        return Some(format!(
+        return refuse(format!(
             "the target folder {} does not exist or is not a folder",
             dir.display()
         ));
     }
-    None
-}
-
-/// [`refusal`] as an error message that names `out`.
-pub fn check_output(out: &Path, sources: &[&Path], force: bool) -> Result<(), String> {
-    match refusal(out, sources, force) {
-        Some(reason) => Err(format!("{}: {reason}", out.display())),
-        None => Ok(()),
-    }
+    Ok(())
 }
 
 /// The folder `path` is written in (`.` for a bare file name).
@@ -61,6 +82,12 @@ pub fn write_atomic(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+/// Writes `bytes` to `path` with [`write_atomic`]; the error names `path`.
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    write_atomic(path, |w| w.write_all(bytes))
+        .map_err(|e| OutputError::new(path, format!("cannot write: {e}")))
 }
 
 /// Encodes a `rows × cols` float32 array as NumPy's `.npy` (format 1.0,
@@ -134,8 +161,30 @@ mod tests {
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
         write_atomic(&path, |w| w.write_all(b"whole")).unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"whole");
-        assert!(check_output(&path, &[], false).is_err());
-        assert!(check_output(&path, &[], true).is_ok());
-        assert!(check_output(&path, &[&path], true).is_err());
+    }
+
+    #[test]
+    fn targets_are_checked_before_any_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.bin");
+        let none: [&Path; 0] = [];
+        assert_eq!(check_target(&path, &none, false), Ok(()));
+        write_file(&path, b"whole").unwrap();
+        let exists = check_target(&path, &none, false).unwrap_err();
+        assert_eq!(exists.path, path);
+        assert!(exists.to_string().contains("--force"), "{exists}");
+        assert_eq!(check_target(&path, &none, true), Ok(()));
+        let source = check_target(&path, &[path.clone()], true).unwrap_err();
+        assert!(source.reason.contains("source"), "{source}");
+        let folder = check_target(dir.path(), &none, true).unwrap_err();
+        assert!(folder.reason.contains("folder"), "{folder}");
+        let missing = dir.path().join("no/such/out.bin");
+        let no_dir = check_target(&missing, &none, false).unwrap_err();
+        assert!(no_dir.reason.contains("does not exist"), "{no_dir}");
+        let unwritable = write_file(&missing, b"x").unwrap_err();
+        assert!(
+            unwritable.to_string().contains("cannot write"),
+            "{unwritable}"
+        );
     }
 }

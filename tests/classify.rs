@@ -308,3 +308,75 @@ fn one_failing_image_does_not_stop_a_folder() {
     assert_eq!(results.as_array().unwrap().len(), 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.jpg"));
 }
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+#[test]
+fn classify_keeps_its_json_contract_field_by_field() {
+    let xray = root().join("assets/chest-xray/NORMAL2-IM-1427-0001.jpeg");
+    // Without --json: one compact object per line.
+    let out = classify(&[xray.to_str().unwrap(), "--engine", "tract"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let v: Value = serde_json::from_str(lines[0]).unwrap();
+    assert_eq!(
+        keys(&v),
+        [
+            "path",
+            "model",
+            "engine",
+            "engine_detail",
+            "execution_provider",
+            "execution_provider_fallback",
+            "findings",
+            "out_of_scope_warnings",
+            "timing_ms",
+            "notice",
+        ],
+        "field names or order changed"
+    );
+    assert_eq!(keys(&v["model"]), ["id", "name", "version"]);
+    assert_eq!(keys(&v["timing_ms"]), ["preprocess", "inference", "total"]);
+    assert!(v["execution_provider_fallback"].is_null());
+    assert_eq!(
+        v["notice"],
+        "AI assistance for research and demonstration; not a diagnosis"
+    );
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 2);
+    for f in findings {
+        assert_eq!(
+            keys(f),
+            [
+                "label",
+                "probability",
+                "threshold",
+                "positive",
+                "is_finding",
+                "call"
+            ]
+        );
+        // Probabilities are the model's f32 values widened to f64 (the
+        // digits other tools have always parsed), not re-rounded decimals.
+        let p = f["probability"].as_f64().unwrap();
+        assert_eq!(f64::from(p as f32), p, "{p}");
+    }
+    // A label that is not a finding has no operating point: null, not absent.
+    assert_eq!(findings[0]["label"], "NORMAL");
+    assert_eq!(findings[0]["is_finding"], false);
+    assert!(findings[0]["threshold"].is_null() && findings[0]["positive"].is_null());
+    assert_eq!(findings[1]["is_finding"], true);
+    assert!(findings[1]["positive"].is_boolean());
+}

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use common::*;
 use dicom_core::VR;
@@ -232,4 +232,220 @@ fn unsupported_and_missing_inputs_get_one_line_each() {
     assert_eq!(stderr.lines().count(), 2, "{stderr}");
     assert!(stderr.contains("/nonexistent/file.dcm: cannot read file: no such file"));
     assert!(stderr.contains("no_meta.dcm"));
+}
+
+/// The fields of an image object of `hilum info`, in the order printed.
+/// Other tools read them: a change here is a change of the contract (and
+/// of the README's table).
+const IMAGE_FIELDS: &[&str] = &[
+    "type",
+    "path",
+    "format",
+    "sop_class_uid",
+    "sop_instance_uid",
+    "modality",
+    "transfer_syntax_uid",
+    "transfer_syntax_name",
+    "transfer_syntax_inferred",
+    "photometric_interpretation",
+    "rows",
+    "columns",
+    "frames",
+    "samples_per_pixel",
+    "bits_allocated",
+    "bits_stored",
+    "high_bit",
+    "pixel_representation",
+    "planar_configuration",
+    "rescale_slope",
+    "rescale_intercept",
+    "modality_lut_sequence",
+    "window_center",
+    "window_width",
+    "voi_lut_function",
+    "windows",
+    "presentation_lut_shape",
+    "inverted_for_display",
+    "patient_name",
+    "patient_id",
+    "patient_birth_date",
+    "patient_sex",
+    "study_instance_uid",
+    "study_date",
+    "study_description",
+    "accession_number",
+    "institution_name",
+    "series_instance_uid",
+    "series_number",
+    "series_description",
+    "body_part_examined",
+    "view_position",
+    "instance_number",
+    "image_position_patient",
+    "image_orientation_patient",
+    "pixel_spacing",
+    "imager_pixel_spacing",
+    "measurement_spacing_source",
+    "slice_thickness",
+];
+
+fn keys(v: &Value) -> Vec<&str> {
+    v.as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+/// One JSON object per line of `hilum info`'s stdout.
+fn info_lines(args: &[&str]) -> Vec<Value> {
+    let mut all = vec!["info"];
+    all.extend_from_slice(args);
+    let out = hilum(&all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+#[test]
+fn info_keeps_its_json_contract_field_by_field() {
+    let ct = corpus_dir().join("CT_small.dcm");
+    let ct = ct.to_str().unwrap();
+    let plain = info_lines(&[ct]);
+    assert_eq!(plain.len(), 1);
+    let v = &plain[0];
+    assert_eq!(keys(v), IMAGE_FIELDS, "field names or order changed");
+    assert_eq!(v["type"], "image");
+    assert_eq!(v["format"], "DICOM");
+    assert_eq!(v["transfer_syntax_inferred"], false);
+    assert_eq!(
+        (v["rows"].as_u64(), v["columns"].as_u64()),
+        (Some(128), Some(128))
+    );
+    assert_eq!(v["pixel_representation"], 1);
+    assert_eq!(v["modality"], "CT");
+    assert!(v["rescale_slope"].is_number() && v["rescale_intercept"].is_number());
+    assert_eq!(v["inverted_for_display"], false);
+    for w in v["windows"].as_array().unwrap() {
+        let k = keys(w);
+        assert!(
+            k == ["center", "width", "function", "explanation"]
+                || k == ["lut_entries", "first_mapped", "bits"],
+            "{k:?}"
+        );
+    }
+
+    // `--stats` adds frame0_stats last; without it the field is absent.
+    let stats = info_lines(&["--stats", ct]);
+    let mut with_stats = IMAGE_FIELDS.to_vec();
+    with_stats.push("frame0_stats");
+    assert_eq!(keys(&stats[0]), with_stats);
+    assert_eq!(keys(&stats[0]["frame0_stats"]), ["min", "max", "mean"]);
+    let (min, max) = (
+        stats[0]["frame0_stats"]["min"].as_f64().unwrap(),
+        stats[0]["frame0_stats"]["max"].as_f64().unwrap(),
+    );
+    assert!(min < max, "{min} {max}");
+
+    // A raster image: the same fields, DICOM-only ones null (never absent).
+    let jpeg = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/chest-xray/NORMAL2-IM-1427-0001.jpeg");
+    let raster = info_lines(&[jpeg.to_str().unwrap()]);
+    let r = &raster[0];
+    assert_eq!(keys(r), IMAGE_FIELDS);
+    assert_eq!(r["format"], "JPEG");
+    for key in [
+        "sop_class_uid",
+        "transfer_syntax_uid",
+        "transfer_syntax_name",
+        "transfer_syntax_inferred",
+        "rescale_slope",
+        "patient_name",
+        "pixel_spacing",
+        "measurement_spacing_source",
+    ] {
+        assert!(r[key].is_null(), "{key}: {}", r[key]);
+    }
+    // An 8-bit raster image is shown as stored: one full-range window,
+    // explained.
+    assert_eq!(
+        (r["window_center"].as_f64(), r["window_width"].as_f64()),
+        (Some(128.0), Some(256.0))
+    );
+    let windows = r["windows"].as_array().unwrap();
+    assert_eq!(windows.len(), 1);
+    assert!(windows[0]["explanation"].is_string(), "{}", windows[0]);
+}
+
+#[test]
+fn series_objects_end_with_their_patient_and_study() {
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..2 {
+        write_slice(
+            dir.path(),
+            &format!("s{i}.dcm"),
+            "1.2.3.7",
+            i,
+            i as f64,
+            AXIAL,
+        );
+    }
+    let (values, stderr, code) = info_json(&[dir.path()]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let series: Vec<&Value> = values.iter().filter(|v| v["type"] == "series").collect();
+    assert_eq!(series.len(), 1);
+    let k = keys(series[0]);
+    // The series' own fields first, then these, in this order.
+    let tail = [
+        "type",
+        "count",
+        "patient_id",
+        "patient_name",
+        "study_instance_uid",
+        "study_date",
+        "study_description",
+    ];
+    assert!(k.ends_with(&tail), "{k:?}");
+    for key in [
+        "series_instance_uid",
+        "part",
+        "ordering",
+        "instances",
+        "slice_spacing",
+        "gaps",
+    ] {
+        assert!(k.contains(&key), "missing {key} in {k:?}");
+    }
+    assert_eq!(series[0]["count"], 2);
+    assert!(
+        series[0]["part"].is_null(),
+        "an unsplit series has part null"
+    );
+}
+
+/// A build without the `viewer` feature is a CLI: asked for the viewer it
+/// says why not and exits 2; the commands still work.
+#[cfg(not(feature = "viewer"))]
+#[test]
+fn a_build_without_the_viewer_says_so() {
+    for args in [&[][..], &["view", "a.dcm"][..], &["a.dcm"][..]] {
+        let out = hilum(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("this build has no viewer") && stderr.contains("`viewer` feature"),
+            "{stderr}"
+        );
+        assert!(out.stdout.is_empty());
+    }
+    let ct = corpus_dir().join("CT_small.dcm");
+    assert_eq!(info_lines(&[ct.to_str().unwrap()]).len(), 1);
 }

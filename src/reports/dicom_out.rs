@@ -551,5 +551,5 @@ pub fn write_part10(
     let mut bytes = Vec::new();
     file.write_all(&mut bytes)
         .map_err(|e| error(e.to_string()))?;
-    output::write_atomic(path, &bytes)
+    Ok(output::write_file(path, &bytes)?)
 }

@@ -11,7 +11,6 @@ pub mod anonymize;
 pub mod deid;
 pub mod dicom_out;
 pub mod keyimage;
-pub mod output;
 pub mod pdf;
 
 use std::path::PathBuf;
@@ -20,6 +19,8 @@ use crate::ai::Classification;
 use crate::annotations::measure::{Calibration, measure};
 use crate::imaging::Image;
 use crate::imaging::image::SourceFormat;
+// Target checks and atomic writes live in the crate's one output module.
+use crate::output::{self, OutputError};
 
 pub use self::deid::{DateHandling, DeidOptions, Deidentifier};
 pub use self::keyimage::{KeyImage, Region};
@@ -74,6 +75,15 @@ pub enum ReportError {
     /// The caller cancelled.
     #[error("export cancelled")]
     Cancelled,
+}
+
+impl From<OutputError> for ReportError {
+    fn from(e: OutputError) -> Self {
+        ReportError::Output {
+            path: e.path,
+            reason: e.reason,
+        }
+    }
 }
 
 /// The AI result shown in a report, with what a reader needs to judge it.
@@ -301,7 +311,7 @@ pub fn export(
     if let Some((path, format)) = &request.key_image {
         step("annotated image", &mut done)?;
         let bytes = encode_key_image(&composed, *format, path)?;
-        output::write_atomic(path, &bytes)?;
+        output::write_file(path, &bytes)?;
         exported.files.push(path.clone());
     }
     // Both DICOM objects are built before either is written, and
@@ -348,7 +358,7 @@ pub fn export(
                 path: path.clone(),
                 reason,
             })?;
-        output::write_atomic(path, &bytes)?;
+        output::write_file(path, &bytes)?;
         exported.files.push(path.clone());
     }
     progress(Progress {

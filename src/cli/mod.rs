@@ -1,0 +1,119 @@
+//! The command line: one module per subcommand (`info`, `render`,
+//! `classify`, `saliency`, `models`, `bench`, `report`/`anonymize`), the
+//! arguments they share ([`args`]) and their JSON contracts ([`json`]);
+//! `hilum [PATH...]` opens the viewer when the build has one.
+//!
+//! The JSON these commands print is a contract other tools rely on; see
+//! the README for the fields.
+
+pub mod args;
+pub mod bench;
+pub mod classify;
+pub mod info;
+pub mod json;
+pub mod models;
+pub mod render;
+pub mod report;
+pub mod saliency;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub(crate) use self::args::load_model;
+pub use self::args::{DisplayArgs, RuntimeArgs, parse_window, window_choice};
+pub use self::bench::{BenchArgs, run_bench};
+pub use self::classify::{ClassifyArgs, run_classify};
+pub use self::info::{InfoArgs, run_info};
+pub use self::json::{ClassificationOutput, ImageInfo, SaliencyOutput, SeriesInfo};
+pub use self::models::run_models;
+pub use self::render::{RenderArgs, run_render};
+pub use self::saliency::{SaliencyArgs, run_saliency};
+
+/// Hilum: a radiology viewer with built-in, honest AI assistance.
+#[derive(Debug, Parser)]
+#[command(name = "hilum", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// What to do; with none, the viewer opens.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Files or folders to open in the viewer (default: the bundled sample
+    /// chest X-ray).
+    pub paths: Vec<PathBuf>,
+    /// Viewer: save a PNG of the window here once the first image is shown,
+    /// then exit (for smoke tests).
+    #[arg(long, value_name = "PNG")]
+    pub screenshot: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Describe image files and folders as JSON.
+    Info(InfoArgs),
+    /// Render one frame to an 8-bit PNG exactly as displayed.
+    Render(RenderArgs),
+    /// Classify images with an AI model (research and demonstration only,
+    /// not a diagnosis).
+    Classify(ClassifyArgs),
+    /// Show where a model looked: a saliency heatmap (Grad-CAM or
+    /// occlusion) with its faithfulness (research and demonstration only).
+    Saliency(SaliencyArgs),
+    /// List the installed models and the inference runtime that is found.
+    Models(RuntimeArgs),
+    /// Measure: classification latency on one engine (for the README's
+    /// benchmarks; see benches/compare_ai.sh).
+    Bench(BenchArgs),
+    /// Export a report: annotated key image, PDF, DICOM SR and Secondary
+    /// Capture, optionally de-identified.
+    Report(Box<report::ReportArgs>),
+    /// De-identify DICOM files into a folder (PS3.15 Basic Profile).
+    Anonymize(report::AnonymizeArgs),
+    /// Open the viewer (the same as giving paths with no subcommand).
+    View {
+        /// Files or folders to open.
+        paths: Vec<PathBuf>,
+        /// Save a PNG of the window here once the first image is shown,
+        /// then exit.
+        #[arg(long, value_name = "PNG")]
+        screenshot: Option<PathBuf>,
+    },
+}
+
+/// Prints one error line, `hilum: ...`, on stderr.
+fn report(err: &dyn std::fmt::Display) {
+    eprintln!("hilum: {err}");
+}
+
+/// Opens the viewer on `paths`; returns the process exit code.
+#[cfg(feature = "viewer")]
+fn open_viewer(paths: Vec<PathBuf>, screenshot: Option<PathBuf>) -> i32 {
+    crate::app::run(crate::app::ViewerOptions { paths, screenshot })
+}
+
+/// Without the `viewer` feature there is nothing to open: say so and how to
+/// get it, with the exit code of a usage error.
+#[cfg(not(feature = "viewer"))]
+fn open_viewer(_paths: Vec<PathBuf>, _screenshot: Option<PathBuf>) -> i32 {
+    report(
+        &"this build has no viewer; rebuild with the `viewer` feature \
+          (cargo build --features viewer), or see `hilum --help` for the commands",
+    );
+    2
+}
+
+/// Runs the parsed command line; returns the process exit code.
+pub fn run(cli: Cli) -> i32 {
+    match cli.command {
+        Some(Command::Info(args)) => run_info(&args),
+        Some(Command::Render(args)) => run_render(&args),
+        Some(Command::Classify(args)) => run_classify(&args),
+        Some(Command::Saliency(args)) => run_saliency(&args),
+        Some(Command::Models(args)) => run_models(&args),
+        Some(Command::Bench(args)) => run_bench(&args),
+        Some(Command::Report(args)) => report::run_report(&args),
+        Some(Command::Anonymize(args)) => report::run_anonymize(&args),
+        Some(Command::View { paths, screenshot }) => open_viewer(paths, screenshot),
+        None => open_viewer(cli.paths, cli.screenshot),
+    }
+}
