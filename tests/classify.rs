@@ -152,22 +152,71 @@ fn results_say_which_engine_and_provider_ran() {
     );
 }
 
+/// Whether this machine has an NVIDIA GPU with its driver loaded: the
+/// driver's proc entry, or `nvidia-smi -L` listing a GPU.
+fn gpu_present() -> bool {
+    Path::new("/proc/driver/nvidia/gpus").is_dir()
+        || Command::new("nvidia-smi")
+            .arg("-L")
+            .output()
+            .is_ok_and(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains("GPU"))
+}
+
+/// The ONNX Runtime library an `engine_detail` names:
+/// "ONNX Runtime VERSION (PATH)".
+fn library_of(engine_detail: &str) -> Option<PathBuf> {
+    let start = engine_detail.find(" (")? + 2;
+    Some(PathBuf::from(
+        engine_detail.get(start..engine_detail.len() - 1)?,
+    ))
+}
+
 #[test]
 fn cuda_is_never_claimed_when_the_cpu_runs() {
     let xray = root().join("assets/chest-xray/NORMAL2-IM-1427-0001.jpeg");
-    // The CPU wheel has no CUDA provider: strict CUDA is an error...
-    let strict = classify(&[xray.to_str().unwrap(), "--ep", "cuda"], &[]);
-    assert_eq!(strict.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&strict.stderr).contains("CUDA unavailable"));
-    // ...and auto falls back to the CPU, with the reason.
     let auto = classify(&[xray.to_str().unwrap(), "--json", "--ep", "auto"], &[]);
     let results = json_array(&auto);
-    assert_eq!(results[0]["execution_provider"], "CPU");
-    let reason = results[0]["execution_provider_fallback"].as_str().unwrap();
-    assert!(
-        reason.starts_with("CUDA unavailable") && reason.ends_with("running on CPU"),
-        "{reason}"
-    );
+    assert_eq!(results[0]["engine"], "onnxruntime");
+    let library = library_of(results[0]["engine_detail"].as_str().unwrap())
+        .expect("engine_detail names the library");
+    // CUDA can only run with a GPU and a library built with the CUDA
+    // provider (onnxruntime-gpu), which ships it beside the library.
+    let provider = library.with_file_name("libonnxruntime_providers_cuda.so");
+    let (gpu, has_provider) = (gpu_present(), provider.is_file());
+    let strict = classify(&[xray.to_str().unwrap(), "--ep", "cuda"], &[]);
+    let strict_err = String::from_utf8_lossy(&strict.stderr).to_string();
+    let ep = results[0]["execution_provider"].as_str().unwrap();
+    let fallback = results[0]["execution_provider_fallback"].as_str();
+    if !(gpu && has_provider) {
+        eprintln!(
+            "CUDA cannot run here (GPU: {gpu}, CUDA provider beside {}: {has_provider}): \
+             expecting the CPU with a reason",
+            library.display()
+        );
+        // Strict CUDA is an error...
+        assert_eq!(strict.status.code(), Some(1), "{strict_err}");
+        assert!(strict_err.contains("CUDA unavailable"), "{strict_err}");
+        // ...and auto falls back to the CPU, with the reason.
+        assert_eq!(ep, "CPU");
+        let reason = fallback.expect("a fallback reason");
+        assert!(
+            reason.starts_with("CUDA unavailable") && reason.ends_with("running on CPU"),
+            "{reason}"
+        );
+    } else if ep == "CUDA" {
+        eprintln!("a GPU and the CUDA provider are present: CUDA runs");
+        assert_eq!(fallback, None);
+        assert_eq!(strict.status.code(), Some(0), "{strict_err}");
+    } else {
+        // A GPU and the provider, but CUDA still cannot start (a missing
+        // cuDNN, say): the CPU runs and says why; strict CUDA refuses.
+        let reason = fallback.expect("a fallback reason");
+        eprintln!("a GPU and the CUDA provider are present, but CUDA fell back: {reason}");
+        assert_eq!(ep, "CPU");
+        assert!(reason.starts_with("CUDA unavailable"), "{reason}");
+        assert_eq!(strict.status.code(), Some(1), "{strict_err}");
+        assert!(strict_err.contains("CUDA unavailable"), "{strict_err}");
+    }
 }
 
 fn model_copy(dir: &Path, edit: impl Fn(String) -> String, onnx: Option<&[u8]>) -> PathBuf {

@@ -948,6 +948,7 @@ fn the_worker_reports_occlusion_progress_and_honours_cancel() {
     let stale = worker.submit_saliency(Arc::clone(&image), occlusion.clone());
     stale.cancel();
     let mut last = None;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
     let heatmap = loop {
         if let Some(p) = full.progress() {
             last = Some(p);
@@ -955,6 +956,10 @@ fn the_worker_reports_occlusion_progress_and_honours_cancel() {
         if let Some(result) = full.try_result() {
             break result.unwrap();
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the occlusion run did not finish in 600 s"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
     assert_eq!(heatmap.method, SaliencyMethod::Occlusion);
@@ -965,7 +970,12 @@ fn the_worker_reports_occlusion_progress_and_honours_cancel() {
     assert!(matches!(stale.wait(), Err(AiError::Cancelled)));
     // Cancelled while running: no map comes back.
     let running = worker.submit_saliency(Arc::clone(&image), occlusion);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while running.progress().is_none() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the second occlusion run reported no progress in 120 s"
+        );
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
     running.cancel();
