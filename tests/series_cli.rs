@@ -287,6 +287,7 @@ const IMAGE_FIELDS: &[&str] = &[
     "imager_pixel_spacing",
     "measurement_spacing_source",
     "slice_thickness",
+    "warnings",
 ];
 
 fn keys(v: &Value) -> Vec<&str> {

@@ -47,6 +47,9 @@ pub fn run_info(args: &InfoArgs) -> i32 {
     // Images whose statistics cannot be computed are reported and left out.
     let mut measured = Vec::new();
     for image in &loaded.images {
+        for warning in &image.pixels.warnings {
+            eprintln!("hilum: warning: {}: {warning}", image.path.display());
+        }
         if !args.stats {
             measured.push((image, None));
             continue;

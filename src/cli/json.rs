@@ -89,6 +89,9 @@ pub struct ImageInfo<'a> {
     imager_pixel_spacing: Option<[f64; 2]>,
     measurement_spacing_source: Option<SpacingSource>,
     slice_thickness: Option<f64>,
+    /// Where the pixels may not be what the file means (e.g. a JPEG whose
+    /// colour coding contradicts the header): said, never guessed silently.
+    warnings: &'a [String],
     /// Only with `--stats`: absent, not `null`, without it.
     #[serde(skip_serializing_if = "Option::is_none")]
     frame0_stats: Option<&'a FrameStats>,
@@ -203,6 +206,7 @@ impl<'a> ImageInfo<'a> {
             imager_pixel_spacing: m.imager_pixel_spacing,
             measurement_spacing_source: m.measurement_spacing().map(|(_, s)| s),
             slice_thickness: m.slice_thickness,
+            warnings: &p.warnings,
             frame0_stats: stats,
         }
     }
