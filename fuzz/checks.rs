@@ -13,7 +13,7 @@ use dicom_core::header::Header as _;
 use dicom_core::value::Value;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+use dicom_transfer_syntax_registry::{TransferSyntaxIndex, TransferSyntaxRegistry};
 use hilum::imaging::dicom::read_attributes;
 use hilum::imaging::guard::{Encoding, check_lengths, scan_meta_group};
 use hilum::imaging::rle::decode_frame;
@@ -191,8 +191,9 @@ pub fn deid(data: &[u8]) {
         (true, false) => "1.2.840.10008.1.2.1",
         (true, true) => "1.2.840.10008.1.2.2",
     };
-    let ts = TransferSyntaxRegistry
-        .get(ts_uid)
+    // Through the trait: the registry has an inherent `get` only in some
+    // feature sets, and this file builds in two (fuzz crate, test suite).
+    let ts = TransferSyntaxIndex::get(&TransferSyntaxRegistry, ts_uid)
         .expect("the uncompressed syntaxes are registered");
     if check_lengths(dataset, encoding).is_err() {
         return;
