@@ -20,15 +20,14 @@ use hilum::ai::saliency::occlusion::Progress;
 use hilum::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod, SaliencyRequest};
 use hilum::ai::{AiError, EngineChoice, EpChoice, Manifest, RuntimeSettings};
 use hilum::annotations::Shape;
-use hilum::annotations::measure::{Calibration, length};
+use hilum::annotations::measure::{Calibration, length, measure};
 use hilum::annotations::sidecar::SidecarStore;
 use hilum::app::Viewer;
-use hilum::app::ai_assist::{
-    AiAssist, Classifier, PendingClassification, PendingHeatmap, WorkerClassifier,
-};
+use hilum::app::ai_assist::{AiAssist, Classifier, Pending, WorkerClassifier};
 use hilum::app::annotate::Tool;
 use hilum::app::settings::Settings;
 use hilum::app::state::ViewTransform;
+use hilum::app::viewport::current_window;
 use hilum::imaging::render::render_frame;
 use hilum::imaging::{Image, WindowChoice};
 
@@ -90,6 +89,20 @@ fn step_until(h: &mut Harness<'static, Viewer>, what: &str, done: impl Fn(&Viewe
         std::thread::sleep(Duration::from_millis(10));
     }
     h.step();
+}
+
+/// Steps frames until a widget whose label contains `text` is shown;
+/// fails after 60 s.
+fn wait_for_label(h: &mut Harness<'static, Viewer>, text: &str) {
+    let start = Instant::now();
+    while h.query_by_label_contains(text).is_none() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "timed out waiting for a label with {text:?}"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 fn drop_files(h: &mut Harness<'static, Viewer>, paths: &[PathBuf]) {
@@ -371,7 +384,7 @@ struct RampPending {
     manifest: Manifest,
 }
 
-impl PendingHeatmap for RampPending {
+impl Pending<Heatmap> for RampPending {
     fn poll(&mut self) -> Option<Result<Heatmap, AiError>> {
         if self.cancelled.load(Ordering::SeqCst) {
             return Some(Err(AiError::Cancelled));
@@ -424,7 +437,7 @@ struct SlowPending {
     path: PathBuf,
 }
 
-impl PendingClassification for SlowPending {
+impl Pending<Classification> for SlowPending {
     fn poll(&mut self) -> Option<Result<Classification, AiError>> {
         if !self.release.load(Ordering::SeqCst) {
             return None;
@@ -451,7 +464,7 @@ impl PendingClassification for SlowPending {
 }
 
 impl Classifier for SlowClassifier {
-    fn submit(&self, image: Arc<Image>) -> Box<dyn PendingClassification> {
+    fn submit(&self, image: Arc<Image>) -> Box<dyn Pending<Classification>> {
         Box::new(SlowPending {
             release: Arc::clone(&self.release),
             manifest: self.manifest.clone(),
@@ -463,7 +476,7 @@ impl Classifier for SlowClassifier {
         &self,
         image: Arc<Image>,
         request: SaliencyRequest,
-    ) -> Box<dyn PendingHeatmap> {
+    ) -> Box<dyn Pending<Heatmap>> {
         let cancelled = Arc::new(AtomicBool::new(false));
         self.saliency.lock().unwrap().push((
             image.path.clone(),
@@ -688,7 +701,7 @@ fn a_length_measurement_survives_zoom_undo_and_a_restart_and_is_exported() {
         c - egui::vec2(80.0, 20.0),
         c + egui::vec2(80.0, 20.0),
     );
-    let set = h.state().annotator.of(0).unwrap().set.clone();
+    let set = h.state().annotator.of(0).unwrap().set().clone();
     assert_eq!(set.annotations.len(), 1, "{set:?}");
     let Shape::Length { start, end } = set.annotations[0].shape else {
         panic!("not a length: {set:?}")
@@ -723,7 +736,7 @@ fn a_length_measurement_survives_zoom_undo_and_a_restart_and_is_exported() {
         zoomed.scale,
         t.scale
     );
-    assert_eq!(h.state().annotator.of(0).unwrap().set, set);
+    assert_eq!(*h.state().annotator.of(0).unwrap().set(), set);
     h.get_by_label(&text);
     let screen = h.render().unwrap();
     assert!(
@@ -734,10 +747,10 @@ fn a_length_measurement_survives_zoom_undo_and_a_restart_and_is_exported() {
     // Delete, undo, redo.
     h.key_press(Key::Delete);
     h.step();
-    assert!(h.state().annotator.of(0).unwrap().set.is_empty());
+    assert!(h.state().annotator.of(0).unwrap().set().is_empty());
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.step();
-    assert_eq!(h.state().annotator.of(0).unwrap().set, set);
+    assert_eq!(*h.state().annotator.of(0).unwrap().set(), set);
     h.key_press_modifiers(Modifiers::COMMAND, Key::Z);
     h.step();
     assert!(
@@ -745,13 +758,13 @@ fn a_length_measurement_survives_zoom_undo_and_a_restart_and_is_exported() {
             .annotator
             .of(0)
             .unwrap()
-            .set
+            .set()
             .annotations
             .is_empty()
     );
     h.key_press_modifiers(Modifiers::COMMAND, Key::Y);
     h.step();
-    assert_eq!(h.state().annotator.of(0).unwrap().set, set);
+    assert_eq!(*h.state().annotator.of(0).unwrap().set(), set);
 
     // Saved to the sidecar (by the background saver), never to the source.
     let start_wait = Instant::now();
@@ -773,7 +786,7 @@ fn a_length_measurement_survives_zoom_undo_and_a_restart_and_is_exported() {
     step_until(&mut again, "the CT again", |v| {
         v.displayed(0).is_some() && v.annotator.of(0).is_some()
     });
-    assert_eq!(again.state().annotator.of(0).unwrap().set, saved);
+    assert_eq!(*again.state().annotator.of(0).unwrap().set(), saved);
     again.get_by_label(&text);
 
     // Ctrl+E opens the export dialog; the PDF and key image carry the
@@ -863,7 +876,7 @@ fn roi_angle_and_text_tools_measure_in_modality_units() {
         c - egui::vec2(60.0, 40.0),
         c + egui::vec2(60.0, 40.0),
     );
-    h.get_by_label_contains("Ellipse ROI #1: mean ");
+    wait_for_label(&mut h, "Ellipse ROI #1: mean ");
     let roi = h.get_by_label_contains("Ellipse ROI #1: mean ");
     let text = format!("{roi:?}");
     assert!(text.contains(" HU") && text.contains("mm²"), "{text}");
@@ -875,7 +888,7 @@ fn roi_angle_and_text_tools_measure_in_modality_units() {
         c - egui::vec2(30.0, 30.0),
         c + egui::vec2(10.0, 50.0),
     );
-    h.get_by_label_contains("Rectangle ROI #2: mean ");
+    wait_for_label(&mut h, "Rectangle ROI #2: mean ");
     // Angle: the first arm by a drag, the second end by a click; a right
     // angle here.
     h.key_press(Key::G);
@@ -909,7 +922,7 @@ fn roi_angle_and_text_tools_measure_in_modality_units() {
         h.state().annotator.selected.map(|(_, id)| id.0),
         Some(3),
         "the angle was not picked: {:?}",
-        h.state().annotator.of(0).unwrap().set
+        h.state().annotator.of(0).unwrap().set()
     );
     // Dragging the selected angle's vertex handle edits it (undoable).
     primary_drag(&mut h, c, c + egui::vec2(0.0, 100.0));
@@ -1002,7 +1015,7 @@ fn a_handle_drags_in_one_of_two_viewports_showing_the_same_image() {
     h.key_press(Key::Escape);
     h.step();
     let t = transform(&h);
-    let Shape::Length { end, .. } = h.state().annotator.of(0).unwrap().set.annotations[0].shape
+    let Shape::Length { end, .. } = h.state().annotator.of(0).unwrap().set().annotations[0].shape
     else {
         panic!("no length")
     };
@@ -1015,7 +1028,7 @@ fn a_handle_drags_in_one_of_two_viewports_showing_the_same_image() {
         [0.0, 0.0],
         "the drag panned instead"
     );
-    let Shape::Length { end: moved, .. } = v.annotator.of(0).unwrap().set.annotations[0].shape
+    let Shape::Length { end: moved, .. } = v.annotator.of(0).unwrap().set().annotations[0].shape
     else {
         panic!("no length")
     };
@@ -1093,4 +1106,279 @@ fn the_command_line_takes_paths_or_a_subcommand() {
         hilum::app::sample_image().is_some(),
         "the bundled sample is missing"
     );
+}
+
+/// The longest a frame may take while the AI works in the background:
+/// generous for a loaded machine, far below an inference batch, so a UI
+/// thread that waited for the model would fail it.
+const FRAME_BOUND: Duration = Duration::from_millis(200);
+
+/// Steps frames with a bound on each: a watchdog ends the run if frames
+/// stop altogether (a UI thread stuck joining a worker would otherwise
+/// hang the test), and every frame's step must stay under [`FRAME_BOUND`].
+struct Liveness {
+    frames: Arc<AtomicU64>,
+    done: Arc<AtomicBool>,
+    slowest: Duration,
+}
+
+impl Liveness {
+    fn start(what: &'static str) -> Self {
+        let frames = Arc::new(AtomicU64::new(0));
+        let done = Arc::new(AtomicBool::new(false));
+        let (seen, finished) = (Arc::clone(&frames), Arc::clone(&done));
+        std::thread::spawn(move || {
+            let mut last = 0;
+            while !finished.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_secs(20));
+                let now = seen.load(Ordering::SeqCst);
+                if now == last && !finished.load(Ordering::SeqCst) {
+                    eprintln!("the UI thread stopped producing frames: {what}");
+                    std::process::exit(1);
+                }
+                last = now;
+            }
+        });
+        Self {
+            frames,
+            done,
+            slowest: Duration::ZERO,
+        }
+    }
+
+    fn step(&mut self, h: &mut Harness<'static, Viewer>) {
+        let start = Instant::now();
+        h.step();
+        let took = start.elapsed();
+        self.frames.fetch_add(1, Ordering::SeqCst);
+        self.slowest = self.slowest.max(took);
+        assert!(
+            took < FRAME_BOUND,
+            "frame {} took {took:?}",
+            self.frames.load(Ordering::SeqCst)
+        );
+    }
+
+    /// Steps until `done` holds; fails after 120 s.
+    fn until(
+        &mut self,
+        h: &mut Harness<'static, Viewer>,
+        what: &str,
+        done: impl Fn(&Viewer) -> bool,
+    ) {
+        let start = Instant::now();
+        while !done(h.state()) {
+            assert!(
+                start.elapsed() < Duration::from_secs(120),
+                "timed out waiting for {what}"
+            );
+            self.step(h);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+impl Drop for Liveness {
+    fn drop(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn applying_ai_settings_during_an_occlusion_run_keeps_frames_coming() {
+    let runtime = RuntimeSettings {
+        engine: EngineChoice::Onnxruntime,
+        ep: EpChoice::Cpu,
+        ..RuntimeSettings::default()
+    };
+    let mut viewer = Viewer::new(settings(), AiAssist::with_model(None, runtime));
+    viewer.heatmaps.method = SaliencyMethod::Occlusion;
+    let mut h = harness(viewer);
+    drop_files(&mut h, &[asset(CHEST)]);
+    step_until(&mut h, "the image", |v| v.displayed(0).is_some());
+    h.get_by_label("View").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Settings…").click();
+    for _ in 0..3 {
+        h.step();
+    }
+    h.get_by_label("Apply AI settings");
+
+    let mut live = Liveness::start("applying AI settings during an occlusion run");
+    h.state_mut().heatmaps.visible = true;
+    live.until(&mut h, "the occlusion run under way", |v| {
+        v.heatmaps
+            .progress()
+            .is_some_and(|p| p.total > 0 && p.done < p.total)
+    });
+    assert_eq!(
+        h.state().heatmaps.running_key().map(|k| k.method),
+        Some(SaliencyMethod::Occlusion)
+    );
+    // Apply while the old worker is inside its occlusion batches: its
+    // tickets are cancelled and it is dropped without the UI waiting.
+    h.get_by_label("Apply AI settings").click();
+    live.step(&mut h);
+    live.until(&mut h, "the new AI", |v| !v.applying_ai_settings());
+    // The new worker loads the model and runs the heatmap asked for.
+    live.until(&mut h, "the new worker's occlusion progress", |v| {
+        v.heatmaps.progress().is_some_and(|p| p.done > 0)
+    });
+    let status = h.state().ai.status();
+    assert!(status.starts_with("onnxruntime on "), "{status}");
+    // A different ONNX Runtime library cannot be loaded into this process:
+    // the settings say plainly that it applies after a restart.
+    h.state_mut().settings.ort_library = Some(PathBuf::from("/elsewhere/libonnxruntime.so"));
+    live.step(&mut h);
+    live.step(&mut h);
+    h.get_by_label_contains("/elsewhere/libonnxruntime.so applies after a restart");
+    eprintln!(
+        "slowest of {} frames: {:?}",
+        live.frames.load(Ordering::SeqCst),
+        live.slowest
+    );
+}
+
+#[test]
+fn roi_statistics_and_the_auto_window_arrive_from_the_background_thread() {
+    let mut h = harness(viewer_without_ai());
+    drop_files(&mut h, &[asset("assets/CT_small.dcm")]);
+    step_until(&mut h, "the CT", |v| v.displayed(0).is_some());
+    let image = Arc::clone(&h.state().library.images[0].image);
+    let c = viewport_center(&h);
+    // Held: the frames that ask for the work cannot have its result.
+    h.state().jobs.pause(true);
+    h.key_press(Key::O);
+    h.step();
+    primary_drag(
+        &mut h,
+        c - egui::vec2(60.0, 40.0),
+        c + egui::vec2(60.0, 40.0),
+    );
+    h.key_press(Key::W);
+    for _ in 0..5 {
+        h.step();
+    }
+    h.get_by_label("Ellipse ROI #1: measuring…");
+    assert!(h.state().annotator.measuring());
+    assert!(h.state().auto_windowing());
+    assert_eq!(
+        h.state().viewports[0].view.window,
+        WindowChoice::FileDefault,
+        "the auto-window was applied before it was computed"
+    );
+    h.state().jobs.pause(false);
+    step_until(&mut h, "the ROI statistics and the auto-window", |v| {
+        !v.annotator.measuring() && !v.auto_windowing()
+    });
+    h.step();
+    // The measurement module's own numbers, and the pipeline's 1st–99th
+    // percentile window.
+    let annotation = h.state().annotator.of(0).unwrap().set().annotations[0].clone();
+    let expected = measure(&image, &annotation)
+        .unwrap()
+        .describe(&Calibration::of(&image.metadata))
+        .unwrap();
+    assert!(expected.contains(" HU"), "{expected}");
+    h.get_by_label(&format!("Ellipse ROI #1: {expected}"));
+    let auto = current_window(&image, 0, &WindowChoice::Percentile(1.0, 99.0)).unwrap();
+    assert_eq!(
+        h.state().viewports[0].view.window,
+        WindowChoice::Explicit(auto)
+    );
+    // Moving the ROI shows the old value as updating until the new one is in.
+    h.state().jobs.pause(true);
+    h.key_press(Key::Escape);
+    h.step();
+    // Picked by its outline, then moved by its centre handle.
+    click(&mut h, c + egui::vec2(0.0, -40.0));
+    assert!(
+        h.state().annotator.selected.is_some(),
+        "the ROI was not picked"
+    );
+    primary_drag(&mut h, c, c + egui::vec2(0.0, 20.0));
+    h.get_by_label(&format!("Ellipse ROI #1: {expected} (updating…)"));
+    h.state().jobs.pause(false);
+    let start = Instant::now();
+    while h.query_by_label_contains("(updating…)").is_some() {
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the moved ROI was never measured"
+        );
+        h.step();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let annotation = h.state().annotator.of(0).unwrap().set().annotations[0].clone();
+    let moved = measure(&image, &annotation)
+        .unwrap()
+        .describe(&Calibration::of(&image.metadata))
+        .unwrap();
+    assert_ne!(moved, expected, "the ROI did not move");
+    h.get_by_label(&format!("Ellipse ROI #1: {moved}"));
+}
+
+#[test]
+fn the_shipped_ai_starts_once_the_first_image_is_shown() {
+    // Frames run by hand on a bare egui context (no renderer), so the
+    // first frame comes right after the launch opens its paths.
+    let ctx = egui::Context::default();
+    let mut viewer =
+        Viewer::new(settings(), AiAssist::new(Err(String::new()))).with_ai_after_first_image();
+    viewer.open(&ctx, vec![asset(CHEST)]);
+    let frame = |viewer: &mut Viewer| {
+        let input = egui::RawInput {
+            screen_rect: Some(egui::Rect::from_min_size(
+                Pos2::ZERO,
+                egui::vec2(1280.0, 800.0),
+            )),
+            ..Default::default()
+        };
+        // No renderer takes the textures: they are dropped on purpose.
+        ctx.run_ui(input, |ui| viewer.show(ui))
+            .textures_delta
+            .clear();
+    };
+    // Until (and in) the frame that first shows the image, the AI is not
+    // even being read.
+    let start = Instant::now();
+    let mut frames = 0;
+    loop {
+        frame(&mut viewer);
+        frames += 1;
+        assert!(
+            viewer.ai.model().is_none(),
+            "the AI started before the image"
+        );
+        if viewer.displayed(0).is_some() {
+            break;
+        }
+        assert!(
+            !viewer.applying_ai_settings(),
+            "the AI started before the image"
+        );
+        assert!(
+            viewer
+                .ai
+                .status()
+                .contains("starts once the first image is shown")
+        );
+        assert!(start.elapsed() < Duration::from_secs(60), "no image");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(frames > 1, "the image was decoded before the first frame");
+    assert!(
+        viewer.applying_ai_settings(),
+        "the AI did not start with the first image"
+    );
+    // Then it loads, and works.
+    let mut h = harness(viewer);
+    step_until(&mut h, "the AI after the first image", |v| {
+        v.ai.model().is_some()
+    });
+    assert_eq!(h.state().ai.model().unwrap().id, "pneumonia-xception");
+    h.key_press(Key::A);
+    step_until(&mut h, "the classification", |v| v.ai.cached() == 1);
+    h.get_by_label_contains("PNEUMONIA: probability");
 }
