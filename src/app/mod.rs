@@ -29,14 +29,15 @@ pub mod viewport;
 pub mod window_cache;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::ai::{EngineChoice, RuntimeSettings};
 
 use self::ai_assist::AiAssist;
+use self::loader::LoadJob;
 use self::settings::{STORAGE_KEY, Settings};
 pub use self::viewer::Viewer;
 
@@ -147,13 +148,9 @@ impl StartupTrace {
             return;
         }
         self.mark("first frame drawn");
-        if self.passed.len() < 12 {
-            self.passed.push("frame");
-            eprintln!(
-                "hilum: startup frame {}: {:.1} ms",
-                viewer.frames,
-                self.started.elapsed().as_secs_f64() * 1e3
-            );
+        if viewer.frames == 2 {
+            // The first frame's painting (shaders, swapchain) lies between.
+            self.mark("second frame drawn");
         }
         if !viewer.library.images.is_empty() {
             self.mark("first image decoded");
@@ -291,6 +288,19 @@ pub fn run(options: ViewerOptions) -> i32 {
     } else {
         options.paths.clone()
     };
+    // Loading starts before the window: the first image decodes while the
+    // window and the renderer are set up, and is drained by the first
+    // frame. The loader wakes the UI once its context exists.
+    let context: Arc<OnceLock<egui::Context>> = Arc::default();
+    let waker = Arc::clone(&context);
+    let sidecars = crate::annotations::sidecar::SidecarStore::default_location().ok();
+    let early = (!paths.is_empty()).then(|| {
+        LoadJob::start(paths.clone(), sidecars, move || {
+            if let Some(ctx) = waker.get() {
+                ctx.request_repaint();
+            }
+        })
+    });
     let exit_code = Arc::new(AtomicI32::new(0));
     let code = Arc::clone(&exit_code);
     let screenshot = options.screenshot.clone();
@@ -312,9 +322,12 @@ pub fn run(options: ViewerOptions) -> i32 {
                 .storage
                 .and_then(|s| eframe::get_value(s, STORAGE_KEY))
                 .unwrap_or_default();
+            let _ = context.set(cc.egui_ctx.clone());
             let mut viewer = shipped_viewer(settings);
-            viewer.open(&cc.egui_ctx, paths);
-            trace.mark("viewer built, loading started");
+            if let Some(job) = early {
+                viewer.adopt_load(&paths, job);
+            }
+            trace.mark("viewer built");
             Ok(Box::new(HilumApp {
                 viewer,
                 screenshot: screenshot.map(|p| {

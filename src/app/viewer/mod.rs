@@ -166,6 +166,13 @@ impl Viewer {
             }));
     }
 
+    /// Takes over `job`, a load of `paths` started before the viewer (the
+    /// launch starts loading before the window exists).
+    pub fn adopt_load(&mut self, paths: &[PathBuf], job: LoadJob) {
+        self.settings.remember(paths);
+        self.loads.push(job);
+    }
+
     /// True while any load is running.
     pub fn loading(&self) -> bool {
         self.loads.iter().any(|l| !l.finished)
