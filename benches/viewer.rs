@@ -10,8 +10,9 @@
 //!   the same while the window is being dragged, when the viewport shows a
 //!   preview sampled at about one image pixel per screen pixel
 //!   (`frame_while_dragging_window`); and the ROI statistics of an
-//!   ellipse over that whole image (`roi_stats_full_ellipse`), recomputed
-//!   on the UI thread whenever an ROI's shape changes.
+//!   ellipse over that whole image (`roi_stats_full_ellipse`), computed
+//!   on the viewer's background thread (`app::jobs`) whenever an ROI's
+//!   shape changes.
 //! * `viewer_stack_scroll_500/frame`: one egui frame after stepping to the
 //!   next slice of a 500-slice CT (render of the new slice and texture
 //!   update included).

@@ -88,10 +88,17 @@ impl<T> Ticket<T> {
 }
 
 /// A worker thread that owns one model.
+///
+/// Dropping it never waits for the model: every request still queued or
+/// running is cancelled (a running one stops at its next cancel check and
+/// answers `Cancelled`), and the thread is joined on a thread of its own,
+/// so a UI thread that replaces its worker keeps drawing.
 pub struct ClassifierWorker {
     jobs: Option<Sender<Job>>,
     state: Arc<Mutex<ModelState>>,
     thread: Option<JoinHandle<()>>,
+    /// Set when the worker is dropped: every request counts as cancelled.
+    stopping: Arc<AtomicBool>,
 }
 
 impl ClassifierWorker {
@@ -100,6 +107,8 @@ impl ClassifierWorker {
         let (tx, rx) = channel::<Job>();
         let state = Arc::new(Mutex::new(ModelState::Loading));
         let shared = Arc::clone(&state);
+        let stopping = Arc::new(AtomicBool::new(false));
+        let stop = Arc::clone(&stopping);
         let thread = std::thread::Builder::new()
             .name(format!("model {}", manifest.id))
             .spawn(move || {
@@ -123,8 +132,9 @@ impl ClassifierWorker {
                     }
                 };
                 for job in rx {
-                    let cancel = job.cancel;
-                    let cancelled = move || cancel.load(Ordering::Relaxed);
+                    let (cancel, stop) = (job.cancel, Arc::clone(&stop));
+                    let cancelled =
+                        move || cancel.load(Ordering::Relaxed) || stop.load(Ordering::Relaxed);
                     if cancelled() {
                         (job.fail)(AiError::Cancelled);
                     } else {
@@ -137,6 +147,7 @@ impl ClassifierWorker {
             jobs: Some(tx),
             state,
             thread: Some(thread),
+            stopping,
         }
     }
 
@@ -197,11 +208,27 @@ impl ClassifierWorker {
     }
 }
 
+impl ClassifierWorker {
+    /// Cancels every request queued or running and closes the queue, so
+    /// the thread ends after at most one more cancel check; returns the
+    /// thread to join.
+    fn stop(&mut self) -> Option<JoinHandle<()>> {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.jobs.take();
+        self.thread.take()
+    }
+}
+
 impl Drop for ClassifierWorker {
     fn drop(&mut self) {
-        self.jobs.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
+        let Some(thread) = self.stop() else { return };
+        // The model may be inside a long inference step (an occlusion
+        // batch): the caller (often the UI thread) does not wait for it.
+        // Without a thread to hand the join to, the worker is detached.
+        let _ = std::thread::Builder::new()
+            .name("model shutdown".into())
+            .spawn(move || {
+                let _ = thread.join();
+            });
     }
 }

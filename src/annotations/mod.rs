@@ -10,9 +10,13 @@
 //!   modality units, with the calibration they rest on;
 //! - [`sidecar`]: per-image persistence in the application's data folder
 //!   (the source file is never written);
-//! - [`draw`]: burning annotations into an RGBA image.
+//! - [`draw`]: burning annotations into an RGBA image;
+//! - [`history`]: undo and redo of one image's set;
+//! - [`geometry`]: handles, outlines and hit testing for editing.
 
 pub mod draw;
+pub mod geometry;
+pub mod history;
 pub mod measure;
 pub mod sidecar;
 

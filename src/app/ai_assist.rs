@@ -3,76 +3,35 @@
 //! (stale ones cancelled), and results cached per image and model. The
 //! same classifier makes the heatmaps (see [`super::heatmap`]).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::ai::saliency::occlusion::Progress;
+use crate::ai::runtime::Engine;
 use crate::ai::saliency::{Heatmap, SaliencyRequest};
-use crate::ai::worker::{ClassifierWorker, ModelState, Ticket};
+use crate::ai::worker::{ClassifierWorker, ModelState};
 use crate::ai::{AiError, Classification, Manifest, RuntimeSettings};
 use crate::imaging::Image;
+
+pub use super::tickets::Pending;
+use super::tickets::TicketCache;
 
 /// How results are cached per model: its id and version.
 pub fn model_key(model: &Manifest) -> String {
     format!("{}@{}", model.id, model.version)
 }
 
-/// A request in flight.
-pub trait PendingClassification {
-    /// The result when ready; never blocks.
-    fn poll(&mut self) -> Option<Result<Classification, AiError>>;
-    /// Asks for the request to be dropped.
-    fn cancel(&self);
-}
-
-impl PendingClassification for Ticket {
-    fn poll(&mut self) -> Option<Result<Classification, AiError>> {
-        self.try_result()
-    }
-
-    fn cancel(&self) {
-        Ticket::cancel(self);
-    }
-}
-
-/// A heatmap request in flight.
-pub trait PendingHeatmap {
-    /// The result when ready; never blocks.
-    fn poll(&mut self) -> Option<Result<Heatmap, AiError>>;
-    /// Asks for the request to be dropped (the worker checks between
-    /// batches and answers `Cancelled`).
-    fn cancel(&self);
-    /// How far a long run (occlusion) got.
-    fn progress(&self) -> Option<Progress>;
-}
-
-impl PendingHeatmap for Ticket<Heatmap> {
-    fn poll(&mut self) -> Option<Result<Heatmap, AiError>> {
-        self.try_result()
-    }
-
-    fn cancel(&self) {
-        Ticket::cancel(self);
-    }
-
-    fn progress(&self) -> Option<Progress> {
-        Ticket::progress(self)
-    }
-}
-
 /// Something that classifies images, and explains them with heatmaps, off
 /// the UI thread.
 pub trait Classifier {
     /// Queues `image`; returns at once.
-    fn submit(&self, image: Arc<Image>) -> Box<dyn PendingClassification>;
+    fn submit(&self, image: Arc<Image>) -> Box<dyn Pending<Classification>>;
     /// Queues a saliency map of `image` with its faithfulness; returns at
     /// once.
     fn submit_saliency(
         &self,
         image: Arc<Image>,
         request: SaliencyRequest,
-    ) -> Box<dyn PendingHeatmap>;
+    ) -> Box<dyn Pending<Heatmap>>;
     /// The model's id, name and version.
     fn model(&self) -> &Manifest;
     /// The engine and execution provider, or the loading state, in words.
@@ -80,6 +39,10 @@ pub trait Classifier {
     /// The engine with its version and library, for reports.
     fn engine_detail(&self) -> String {
         self.status()
+    }
+    /// The engine this process started for the model, once it has.
+    fn engine(&self) -> Option<Engine> {
+        None
     }
 }
 
@@ -98,7 +61,7 @@ impl WorkerClassifier {
 }
 
 impl Classifier for WorkerClassifier {
-    fn submit(&self, image: Arc<Image>) -> Box<dyn PendingClassification> {
+    fn submit(&self, image: Arc<Image>) -> Box<dyn Pending<Classification>> {
         Box::new(self.worker.submit(image))
     }
 
@@ -106,7 +69,7 @@ impl Classifier for WorkerClassifier {
         &self,
         image: Arc<Image>,
         request: SaliencyRequest,
-    ) -> Box<dyn PendingHeatmap> {
+    ) -> Box<dyn Pending<Heatmap>> {
         Box::new(self.worker.submit_saliency(image, request))
     }
 
@@ -138,6 +101,13 @@ impl Classifier for WorkerClassifier {
             _ => self.status(),
         }
     }
+
+    fn engine(&self) -> Option<Engine> {
+        match self.worker.state() {
+            ModelState::Ready { engine, .. } => Some(engine),
+            _ => None,
+        }
+    }
 }
 
 /// What the panel shows for the current image.
@@ -155,11 +125,13 @@ pub enum AiView {
     Failed(String),
 }
 
+/// Results are kept per image path and model.
+type Key = (PathBuf, String);
+
 /// The AI state of the viewer.
 pub struct AiAssist {
     classifier: Result<Box<dyn Classifier>, String>,
-    cache: HashMap<(PathBuf, String), Result<Arc<Classification>, String>>,
-    pending: Option<(PathBuf, Box<dyn PendingClassification>)>,
+    results: TicketCache<Key, Classification>,
 }
 
 impl AiAssist {
@@ -167,8 +139,7 @@ impl AiAssist {
     pub fn new(classifier: Result<Box<dyn Classifier>, String>) -> Self {
         Self {
             classifier,
-            cache: HashMap::new(),
-            pending: None,
+            results: TicketCache::default(),
         }
     }
 
@@ -199,7 +170,7 @@ impl AiAssist {
         }
     }
 
-    fn key(&self, image: &Image) -> Option<(PathBuf, String)> {
+    fn key(&self, image: &Image) -> Option<Key> {
         let model = self.model()?;
         Some((image.path.clone(), model_key(model)))
     }
@@ -207,62 +178,31 @@ impl AiAssist {
     /// Asks for `image` to be classified unless it is cached or already
     /// running; a request for another image is cancelled first.
     pub fn request(&mut self, image: &Arc<Image>) {
-        let Some(key) = self.key(image) else { return };
-        if self.cache.contains_key(&key) {
+        let (Some(key), Ok(c)) = (self.key(image), &self.classifier) else {
             return;
-        }
-        if let Some((path, pending)) = &self.pending {
-            if *path == image.path {
-                return;
-            }
-            pending.cancel();
-        }
-        if let Ok(c) = &self.classifier {
-            self.pending = Some((image.path.clone(), c.submit(Arc::clone(image))));
-        }
+        };
+        self.results.request(key, || c.submit(Arc::clone(image)));
     }
 
     /// Cancels work for any image other than `shown`.
     pub fn forget_stale(&mut self, shown: Option<&Image>) {
-        let stale = match (&self.pending, shown) {
-            (Some((path, _)), Some(image)) => *path != image.path,
-            (Some(_), None) => true,
-            _ => false,
-        };
-        if stale && let Some((_, pending)) = self.pending.take() {
-            pending.cancel();
-        }
+        self.results
+            .forget_stale(|(path, _)| shown.is_some_and(|i| i.path == *path));
+    }
+
+    /// Cancels the request in flight (the worker is being replaced).
+    pub fn cancel(&mut self) {
+        self.results.cancel();
     }
 
     /// Collects a finished result into the cache; true when one arrived.
     pub fn poll(&mut self) -> bool {
-        let Some((path, pending)) = &mut self.pending else {
-            return false;
-        };
-        let Some(result) = pending.poll() else {
-            return false;
-        };
-        let path = path.clone();
-        self.pending = None;
-        let Some(model) = self.model() else {
-            return false;
-        };
-        let key = (path, model_key(model));
-        match result {
-            Err(AiError::Cancelled) => {}
-            Ok(c) => {
-                self.cache.insert(key, Ok(Arc::new(c)));
-            }
-            Err(e) => {
-                self.cache.insert(key, Err(e.to_string()));
-            }
-        }
-        true
+        self.results.poll()
     }
 
     /// True while a request is in flight.
     pub fn is_running(&self) -> bool {
-        self.pending.is_some()
+        self.results.is_running()
     }
 
     /// What to show for `image`.
@@ -273,16 +213,21 @@ impl AiAssist {
         let Some(key) = self.key(image) else {
             return AiView::Idle;
         };
-        match self.cache.get(&key) {
+        match self.results.get(&key) {
             Some(Ok(c)) => AiView::Done(Arc::clone(c)),
             Some(Err(e)) => AiView::Failed(e.clone()),
-            None if self.pending.as_ref().is_some_and(|(p, _)| *p == image.path) => AiView::Running,
+            None if self.results.running_key() == Some(&key) => AiView::Running,
             None => AiView::Idle,
         }
     }
 
     /// Number of cached results.
     pub fn cached(&self) -> usize {
-        self.cache.len()
+        self.results.len()
+    }
+
+    /// The engine this process runs the model on, once it has started.
+    pub fn engine(&self) -> Option<Engine> {
+        self.classifier().and_then(|c| c.engine())
     }
 }

@@ -6,16 +6,16 @@
 //! cancels the request in flight, and a cancelled run leaves nothing in the
 //! cache (the worker answers `Cancelled`, never a partial map).
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::ai::Manifest;
 use crate::ai::saliency::occlusion::Progress;
 use crate::ai::saliency::{Heatmap, SaliencyMethod, SaliencyRequest};
-use crate::ai::{AiError, Manifest};
 use crate::imaging::Image;
 
-use super::ai_assist::{Classifier, PendingHeatmap};
+use super::ai_assist::Classifier;
+use super::tickets::{Answer, TicketCache};
 
 /// Which heatmap: one per image, frame, model, method and target class.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -52,8 +52,7 @@ pub struct Heatmaps {
     pub method: SaliencyMethod,
     /// The target class, or `None` for the model's first finding label.
     pub target: Option<usize>,
-    done: HashMap<HeatmapKey, Result<Arc<Heatmap>, String>>,
-    pending: Option<(HeatmapKey, Box<dyn PendingHeatmap>)>,
+    maps: TicketCache<HeatmapKey, Heatmap>,
 }
 
 impl Default for Heatmaps {
@@ -62,8 +61,7 @@ impl Default for Heatmaps {
             visible: false,
             method: SaliencyMethod::GradCam,
             target: None,
-            done: HashMap::new(),
-            pending: None,
+            maps: TicketCache::default(),
         }
     }
 }
@@ -97,25 +95,7 @@ impl Heatmaps {
 
     /// Collects a finished request into the cache; true when one arrived.
     pub fn poll(&mut self) -> bool {
-        let Some((_, pending)) = &mut self.pending else {
-            return false;
-        };
-        let Some(result) = pending.poll() else {
-            return false;
-        };
-        let Some((key, _)) = self.pending.take() else {
-            return false;
-        };
-        match result {
-            Err(AiError::Cancelled) => {}
-            Ok(map) => {
-                self.done.insert(key, Ok(Arc::new(map)));
-            }
-            Err(e) => {
-                self.done.insert(key, Err(e.to_string()));
-            }
-        }
-        true
+        self.maps.poll()
     }
 
     /// The heatmap for `image`'s `frame` with the current settings, asking
@@ -130,17 +110,14 @@ impl Heatmaps {
         self.poll();
         let model = classifier.model();
         let key = self.key(image, frame, model);
-        if let Some(done) = self.done.get(&key) {
+        if let Some(done) = self.maps.get(&key) {
             return match done {
                 Ok(map) => HeatmapState::Ready(Arc::clone(map)),
                 Err(e) => HeatmapState::Failed(e.clone()),
             };
         }
-        if let Some((running, pending)) = &self.pending {
-            if *running == key {
-                return HeatmapState::Running(pending.progress());
-            }
-            pending.cancel();
+        if self.maps.running_key() == Some(&key) {
+            return HeatmapState::Running(self.maps.progress_of(&key));
         }
         let request = SaliencyRequest {
             method: key.method,
@@ -148,45 +125,42 @@ impl Heatmaps {
             frame,
             ..SaliencyRequest::default()
         };
-        let pending = classifier.submit_saliency(Arc::clone(image), request);
-        self.pending = Some((key, pending));
+        self.maps.request(key, || {
+            classifier.submit_saliency(Arc::clone(image), request)
+        });
         HeatmapState::Running(None)
     }
 
     /// Cancels the request in flight unless it is for `shown` (the key of
     /// the heatmap on screen, if any).
     pub fn forget_stale(&mut self, shown: Option<&HeatmapKey>) {
-        let stale = self
-            .pending
-            .as_ref()
-            .is_some_and(|(key, _)| Some(key) != shown);
-        if stale && let Some((_, pending)) = self.pending.take() {
-            pending.cancel();
-        }
+        self.maps.forget_stale(|key| Some(key) == shown);
     }
 
     /// Forgets every map and cancels the request in flight (the model
     /// changed).
     pub fn clear(&mut self) {
-        if let Some((_, pending)) = self.pending.take() {
-            pending.cancel();
-        }
-        self.done.clear();
+        self.maps.clear();
         self.target = None;
     }
 
     /// The finished answer for `key`, if any.
-    pub fn cached(&self, key: &HeatmapKey) -> Option<&Result<Arc<Heatmap>, String>> {
-        self.done.get(key)
+    pub fn cached(&self, key: &HeatmapKey) -> Option<&Answer<Heatmap>> {
+        self.maps.get(key)
     }
 
     /// True while a request is in flight.
     pub fn is_running(&self) -> bool {
-        self.pending.is_some()
+        self.maps.is_running()
     }
 
     /// The key of the request in flight.
     pub fn running_key(&self) -> Option<&HeatmapKey> {
-        self.pending.as_ref().map(|(k, _)| k)
+        self.maps.running_key()
+    }
+
+    /// How far the request in flight got (occlusion reports it).
+    pub fn progress(&self) -> Option<Progress> {
+        self.maps.progress_of(self.maps.running_key()?)
     }
 }

@@ -2,11 +2,14 @@
 //! this module: [`state`] holds the UI-free model, [`loader`] the background
 //! loading, [`viewport`] the image display, [`browser`], [`tags`] and
 //! [`ai_panel`] the panels, [`ai_assist`] and [`heatmap`] the background AI
-//! work, [`annotate`] the measurement tools, [`export`] the export dialog,
-//! [`shortcuts`] the one keyboard table, [`settings`] what persists.
+//! work (through one [`tickets`] cache), [`annotate`] the measurement tools,
+//! [`export`] the export dialog, [`shortcuts`] the one keyboard table,
+//! [`settings`] what persists, [`jobs`] the thread for auto-window and ROI
+//! statistics, [`window_cache`] the windows resolved per image and frame.
 //!
-//! The UI thread never decodes, never runs inference and never reads or
-//! writes files: those run on worker threads and report through channels.
+//! The UI thread never decodes, never runs inference, never scans a whole
+//! frame per repaint and never reads or writes files: those run on worker
+//! threads and report through channels.
 
 pub mod ai_assist;
 pub mod ai_panel;
@@ -14,23 +17,27 @@ pub mod annotate;
 pub mod browser;
 pub mod export;
 pub mod heatmap;
+pub mod jobs;
 pub mod loader;
 pub mod settings;
 pub mod shortcuts;
 pub mod state;
 pub mod tags;
+pub mod tickets;
 pub mod viewer;
 pub mod viewport;
+pub mod window_cache;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::mpsc::{Receiver, channel};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::ai::{EngineChoice, RuntimeSettings};
 
 use self::ai_assist::AiAssist;
+use self::loader::LoadJob;
 use self::settings::{STORAGE_KEY, Settings};
 pub use self::viewer::Viewer;
 
@@ -73,10 +80,12 @@ pub fn runtime_settings(settings: &Settings) -> RuntimeSettings {
 }
 
 /// A viewer with the shipped AI: the settings' or the default model on a
-/// worker thread, which also makes the heatmaps.
+/// worker thread, which also makes the heatmaps; started once the first
+/// image is on screen (the manifest read and the model loaded off the UI
+/// thread), so neither delays it.
 pub fn shipped_viewer(settings: Settings) -> Viewer {
-    let ai = AiAssist::with_model(settings.model.as_deref(), runtime_settings(&settings));
-    let viewer = Viewer::new(settings, ai);
+    let viewer =
+        Viewer::new(settings, AiAssist::new(Err(String::new()))).with_ai_after_first_image();
     // Without a data folder the viewer still annotates, and says that
     // nothing is saved.
     match crate::annotations::sidecar::SidecarStore::default_location() {
@@ -101,6 +110,55 @@ struct HilumApp {
     screenshot: Option<(PathBuf, Screenshot)>,
     exit_code: Arc<AtomicI32>,
     started: Instant,
+    trace: StartupTrace,
+}
+
+/// With `HILUM_STARTUP_TRACE` set, the milestones from launch to the first
+/// image on stderr (ms since the viewer started), to see where the launch
+/// spends its time.
+struct StartupTrace {
+    started: Instant,
+    enabled: bool,
+    passed: Vec<&'static str>,
+}
+
+impl StartupTrace {
+    fn new(started: Instant) -> Self {
+        Self {
+            started,
+            enabled: std::env::var_os("HILUM_STARTUP_TRACE").is_some(),
+            passed: Vec::new(),
+        }
+    }
+
+    /// Notes `milestone` the first time it is passed.
+    fn mark(&mut self, milestone: &'static str) {
+        if self.enabled && !self.passed.contains(&milestone) {
+            self.passed.push(milestone);
+            eprintln!(
+                "hilum: startup {milestone}: {:.1} ms",
+                self.started.elapsed().as_secs_f64() * 1e3
+            );
+        }
+    }
+
+    /// Notes the milestones the viewer passed in the frame just drawn.
+    fn frame(&mut self, viewer: &Viewer) {
+        if !self.enabled {
+            return;
+        }
+        self.mark("first frame drawn");
+        if viewer.frames == 2 {
+            // The first frame's painting (shaders, swapchain) lies between.
+            self.mark("second frame drawn");
+        }
+        if !viewer.library.images.is_empty() {
+            self.mark("first image decoded");
+        }
+        if viewer.displayed(0).is_some() {
+            self.mark("first image drawn");
+        }
+    }
 }
 
 impl HilumApp {
@@ -204,6 +262,7 @@ fn save_png(image: &egui::ColorImage, path: &Path) -> Result<(), String> {
 impl eframe::App for HilumApp {
     fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
         self.viewer.show(ui);
+        self.trace.frame(&self.viewer);
         let ctx = ui.ctx().clone();
         self.screenshot_step(&ctx);
     }
@@ -229,6 +288,19 @@ pub fn run(options: ViewerOptions) -> i32 {
     } else {
         options.paths.clone()
     };
+    // Loading starts before the window: the first image decodes while the
+    // window and the renderer are set up, and is drained by the first
+    // frame. The loader wakes the UI once its context exists.
+    let context: Arc<OnceLock<egui::Context>> = Arc::default();
+    let waker = Arc::clone(&context);
+    let sidecars = crate::annotations::sidecar::SidecarStore::default_location().ok();
+    let early = (!paths.is_empty()).then(|| {
+        LoadJob::start(paths.clone(), sidecars, move || {
+            if let Some(ctx) = waker.get() {
+                ctx.request_repaint();
+            }
+        })
+    });
     let exit_code = Arc::new(AtomicI32::new(0));
     let code = Arc::clone(&exit_code);
     let screenshot = options.screenshot.clone();
@@ -243,13 +315,19 @@ pub fn run(options: ViewerOptions) -> i32 {
         "hilum",
         native,
         Box::new(move |cc| {
+            let mut trace = StartupTrace::new(started);
+            trace.mark("window and renderer ready");
             cc.egui_ctx.set_theme(egui::Theme::Dark);
             let settings: Settings = cc
                 .storage
                 .and_then(|s| eframe::get_value(s, STORAGE_KEY))
                 .unwrap_or_default();
+            let _ = context.set(cc.egui_ctx.clone());
             let mut viewer = shipped_viewer(settings);
-            viewer.open(&cc.egui_ctx, paths);
+            if let Some(job) = early {
+                viewer.adopt_load(&paths, job);
+            }
+            trace.mark("viewer built");
             Ok(Box::new(HilumApp {
                 viewer,
                 screenshot: screenshot.map(|p| {
@@ -263,6 +341,7 @@ pub fn run(options: ViewerOptions) -> i32 {
                 }),
                 exit_code: code,
                 started,
+                trace,
             }))
         }),
     );

@@ -432,18 +432,62 @@ pub fn render_sampled(
         });
     }
     let full = render_frame(image, index, choice)?;
-    let ch = full.channels as usize;
-    let mut pixels = Vec::with_capacity(xs.len() * ys.len() * ch);
-    for &y in ys {
-        for &x in xs {
-            let i = (y * columns + x) * ch;
-            pixels.extend_from_slice(&full.pixels[i..i + ch]);
-        }
-    }
+    let pixels = sample_nearest(&full.pixels, columns, full.channels as usize, xs, ys);
     Ok(Rendered {
         width,
         height,
         channels: full.channels,
         pixels,
     })
+}
+
+/// Every `step`-th index below `len` (0, step, 2·step, …): the rows or
+/// columns a nearest-neighbour downsample by `step` keeps. A `step` of 0
+/// counts as 1.
+pub fn step_positions(len: usize, step: usize) -> Vec<usize> {
+    (0..len).step_by(step.max(1)).collect()
+}
+
+/// The one nearest-neighbour sampler: the pixels at rows `ys` × columns
+/// `xs` of an interleaved 8-bit raster `width` pixels wide with `channels`
+/// samples per pixel, row by row. Positions outside the raster read as 0
+/// (callers pass positions inside it; [`render_sampled`] checks them).
+pub fn sample_nearest(
+    pixels: &[u8],
+    width: usize,
+    channels: usize,
+    xs: &[usize],
+    ys: &[usize],
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(xs.len() * ys.len() * channels);
+    for &y in ys {
+        for &x in xs {
+            let i = (y * width + x) * channels;
+            match pixels.get(i..i + channels).filter(|_| x < width) {
+                Some(p) => out.extend_from_slice(p),
+                None => out.extend(std::iter::repeat_n(0, channels)),
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod sampler_tests {
+    use super::{sample_nearest, step_positions};
+
+    #[test]
+    fn the_nearest_sampler_keeps_every_steps_pixel_of_each_channel() {
+        assert_eq!(step_positions(5, 2), vec![0, 2, 4]);
+        assert_eq!(step_positions(3, 0), vec![0, 1, 2]);
+        // A 3×2 RGB raster whose pixel (x, y) is [10y + x, 100, 200].
+        let raster: Vec<u8> = (0..2)
+            .flat_map(|y| (0..3).flat_map(move |x| [10 * y + x, 100, 200]))
+            .collect();
+        let sampled = sample_nearest(&raster, 3, 3, &[0, 2], &[1]);
+        assert_eq!(sampled, vec![10, 100, 200, 12, 100, 200]);
+        // Outside the raster reads 0, never panics.
+        assert_eq!(sample_nearest(&raster, 3, 3, &[5], &[0]), vec![0, 0, 0]);
+        assert_eq!(sample_nearest(&raster, 3, 3, &[0], &[2]), vec![0, 0, 0]);
+    }
 }

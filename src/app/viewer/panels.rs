@@ -1,0 +1,230 @@
+//! The side panels (browser, AI, tags) and the viewport grid.
+
+use std::sync::Arc;
+
+use poll_promise::Promise;
+
+use super::Viewer;
+use crate::app::viewport::{self, DisplayKey, ViewportInput};
+use crate::app::{ai_panel, browser, tags};
+
+impl Viewer {
+    /// The series browser, the AI panel and the tag browser.
+    pub(super) fn side_panels(&mut self, ui: &mut egui::Ui, ctx: &egui::Context) {
+        let ctx = ctx.clone();
+        egui::Panel::left("browser")
+            .default_size(240.0)
+            .show(ui, |ui| {
+                let shown: Vec<Option<String>> =
+                    self.viewports.iter().map(|v| v.series.clone()).collect();
+                let out = browser::show(
+                    ui,
+                    &self.library,
+                    &mut self.thumbnails,
+                    &shown,
+                    &self.settings.recent,
+                );
+                if let Some(key) = out.series {
+                    let vp = &mut self.viewports[self.active];
+                    vp.series = Some(key);
+                    vp.position = 0;
+                    vp.cine = false;
+                }
+                if let Some(path) = out.reopen {
+                    self.open(&ctx, vec![path]);
+                }
+            });
+        self.ai_panel(ui);
+        if self.settings.tag_browser {
+            egui::Panel::bottom("tags")
+                .resizable(true)
+                .default_size(220.0)
+                .show(ui, |ui| {
+                    let image = self.active_image().cloned();
+                    if let Some(image) = &image
+                        && self.tags.as_ref().is_none_or(|(p, _)| *p != image.path)
+                    {
+                        let (path, image, ctx) =
+                            (image.path.clone(), Arc::clone(image), ctx.clone());
+                        let promise = Promise::spawn_thread("tags", move || {
+                            let tags = tags::read_tags(&image);
+                            ctx.request_repaint();
+                            tags
+                        });
+                        self.tags = Some((path, promise));
+                    }
+                    let state = match (&image, &self.tags) {
+                        (None, _) | (_, None) => tags::TagsState::NoImage,
+                        (Some(_), Some((_, promise))) => match promise.ready() {
+                            Some(tags) => tags::TagsState::Ready(tags),
+                            None => tags::TagsState::Reading,
+                        },
+                    };
+                    tags::show(ui, state, &mut self.tag_search);
+                });
+        }
+    }
+
+    pub(super) fn ai_panel(&mut self, ui: &mut egui::Ui) {
+        let image = self.active_image().cloned();
+        let model = self.ai.model().cloned();
+        let frame = self.shown(self.active).map_or(0, |(_, f)| f);
+        let heatmap = match (&image, self.ai.classifier()) {
+            (Some(image), Some(classifier)) if self.heatmaps.visible => {
+                Some(self.heatmaps.get(classifier, image, frame))
+            }
+            _ => None,
+        };
+        egui::Panel::right("ai").default_size(300.0).show(ui, |ui| {
+            let view = image.as_ref().map(|i| self.ai.view(i));
+            let status = self.ai.status();
+            let out = ai_panel::show(
+                ui,
+                model.as_ref(),
+                &status,
+                view.as_ref(),
+                &mut self.settings,
+                &mut self.heatmaps,
+                heatmap.as_ref(),
+            );
+            if out.run
+                && let Some(image) = &image
+            {
+                self.ai.request(image);
+            }
+            if out.show_card {
+                self.show_card = true;
+            }
+            ui.separator();
+            if let (Some(image), Some((index, frame))) = (&image, self.shown(self.active)) {
+                crate::app::annotate::list_ui(ui, &mut self.annotator, image, index, frame);
+            }
+        });
+    }
+
+    pub(super) fn viewports_ui(&mut self, ui: &mut egui::Ui) {
+        let rect = ui.available_rect_before_wrap();
+        let (cols, rows) = self.settings.layout.grid();
+        let size = egui::vec2(rect.width() / cols as f32, rect.height() / rows as f32);
+        self.hover = None;
+        let heatmap = self.current_heatmap();
+        for v in 0..cols * rows {
+            let cell = egui::Rect::from_min_size(
+                rect.min + egui::vec2((v % cols) as f32 * size.x, (v / cols) as f32 * size.y),
+                size,
+            )
+            .shrink(1.0);
+            self.rects[v] = Some(cell);
+            self.viewport_ui(ui, v, cell, heatmap.as_ref());
+        }
+    }
+
+    pub(super) fn viewport_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        v: usize,
+        rect: egui::Rect,
+        heatmap: Option<&Arc<crate::ai::saliency::Heatmap>>,
+    ) {
+        let Some((image_index, frame)) = self.shown(v) else {
+            ui.painter()
+                .rect_filled(rect, 0.0, egui::Color32::from_gray(10));
+            let response = ui.interact(
+                rect,
+                egui::Id::unique(("viewport", v)),
+                egui::Sense::click(),
+            );
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(
+                    egui::Role::Canvas,
+                    true,
+                    format!("Viewport {} (empty)", v + 1),
+                )
+            });
+            if response.clicked() {
+                self.active = v;
+            }
+            ui.painter().text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                "Empty viewport",
+                egui::FontId::proportional(14.0),
+                egui::Color32::GRAY,
+            );
+            return;
+        };
+        let image = Arc::clone(&self.library.images[image_index].image);
+        let scale = viewport::view_transform(&self.viewports[v].view, &image, rect).scale;
+        let key = DisplayKey {
+            image: image_index,
+            frame,
+            window: self.viewports[v].view.window.clone(),
+            invert: self.viewports[v].view.invert,
+            step: viewport::preview_step(
+                self.viewports[v].adjusting,
+                scale,
+                ui.ctx().pixels_per_point(),
+            ),
+        };
+        let result = viewport::update_texture(
+            ui.ctx(),
+            &format!("viewport {v}"),
+            &mut self.displayed[v],
+            &image,
+            key,
+        );
+        self.render_errors[v] = result.err();
+        let stack_len = self.stack(v).len();
+        let Some(displayed) = self.displayed[v].as_ref() else {
+            let text = self.render_errors[v].clone().unwrap_or_default();
+            ui.painter().text(
+                rect.center(),
+                egui::Align2::CENTER_CENTER,
+                text,
+                egui::FontId::proportional(14.0),
+                egui::Color32::LIGHT_RED,
+            );
+            return;
+        };
+        let heatmap = heatmap
+            .filter(|h| v == self.active && h.width == image.pixels.columns)
+            .map(|h| (h.as_ref(), self.settings.overlay.style()));
+        let window = viewport::is_gray(&image, frame)
+            .then(|| {
+                self.window_cache
+                    .get(&image, frame, &self.viewports[v].view.window)
+            })
+            .flatten();
+        let input = ViewportInput {
+            index: v,
+            image: &image,
+            frame,
+            stack: (
+                self.viewports[v].position.min(stack_len.saturating_sub(1)),
+                stack_len,
+            ),
+            displayed,
+            heatmap,
+            corner_text: self.settings.corner_text,
+            active: v == self.active,
+            window,
+        };
+        let out = viewport::show(
+            ui,
+            rect,
+            &mut self.viewports[v],
+            input,
+            &mut self.layers[v],
+            &mut self.annotator,
+        );
+        if out.activated {
+            self.active = v;
+        }
+        if out.scroll_steps != 0 {
+            self.viewports[v].step(out.scroll_steps, stack_len);
+        }
+        if out.hover.is_some() {
+            self.hover = out.hover;
+        }
+    }
+}
