@@ -18,7 +18,7 @@ use hilum::imaging::dicom::read_attributes;
 use hilum::imaging::guard::{Encoding, check_lengths, scan_meta_group};
 use hilum::imaging::rle::decode_frame;
 use hilum::imaging::{self, FrameSelection, LoadOptions, WindowChoice, frame_stats, render_frame};
-use hilum::reports::deid::{DateHandling, DeidOptions, Deidentifier};
+use hilum::reports::deid::{DUMMY_TEXT, DateHandling, DeidOptions, Deidentifier};
 
 /// The targets, by name, with their checks.
 pub const TARGETS: [(&str, fn(&[u8])); 4] = [
@@ -149,16 +149,17 @@ pub fn rle(data: &[u8]) {
 }
 
 /// Asserts the de-identified properties of `dataset` and every item below:
-/// no private attribute, no non-empty person name.
+/// no private attribute, no person name but an empty one or the dummy
+/// (the table's action D).
 fn check_clean(dataset: &InMemDicomObject) {
     for element in dataset {
         let tag = element.tag();
         assert!(tag.group() % 2 == 0, "private attribute {tag} survived");
         if element.vr() == VR::PN {
             let text = element.to_str().unwrap_or_default();
+            let name = text.trim_matches(|c: char| c == '\0' || c == ' ' || c == '^');
             assert!(
-                text.trim_matches(|c: char| c == '\0' || c == ' ' || c == '^')
-                    .is_empty(),
+                name.is_empty() || name == DUMMY_TEXT,
                 "person name {tag} = {text:?} survived"
             );
         }
@@ -171,7 +172,7 @@ fn check_clean(dataset: &InMemDicomObject) {
 /// `deid`: a data set parsed from the input (after the loader's pre-parse
 /// guard, as loading does; inputs that do not parse are the `load`
 /// target's business and skipped), de-identified: marked so, with no
-/// private attribute and no non-empty person name at any depth, and
+/// private attribute and no person name but an empty one or the dummy at any depth, and
 /// written back in its syntax without a panic.
 ///
 /// Input: byte 0 picks the options (bit 0: shift dates by byte 1 × 97 days

@@ -29,6 +29,10 @@
 //! overrides ([`DeidOptions::allow_burned_in_annotation`]). The Retain
 //! Safe Private Option is not supported (private attributes always go).
 
+/// The value a dummy (action D) text attribute gets: derived from nothing
+/// in the source.
+pub const DUMMY_TEXT: &str = "ANONYMIZED";
+
 pub mod rules;
 pub mod table;
 mod values;

@@ -62,7 +62,7 @@ pub fn dummy(tag: dicom_core::Tag, vr: VR) -> InMemElement {
         VR::SL => DataElement::new(tag, vr, PrimitiveValue::from(0i32)),
         VR::FL => DataElement::new(tag, vr, PrimitiveValue::from(0f32)),
         VR::FD => DataElement::new(tag, vr, PrimitiveValue::from(0f64)),
-        _ if is_text(vr) => text("ANONYMIZED"),
+        _ if is_text(vr) => text(super::DUMMY_TEXT),
         // Binary values: zero-length (no byte of the source is kept).
         _ => DataElement::empty(tag, vr),
     }
