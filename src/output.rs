@@ -174,7 +174,7 @@ mod tests {
         assert_eq!(exists.path, path);
         assert!(exists.to_string().contains("--force"), "{exists}");
         assert_eq!(check_target(&path, &none, true), Ok(()));
-        let source = check_target(&path, &[path.clone()], true).unwrap_err();
+        let source = check_target(&path, &[&path], true).unwrap_err();
         assert!(source.reason.contains("source"), "{source}");
         let folder = check_target(dir.path(), &none, true).unwrap_err();
         assert!(folder.reason.contains("folder"), "{folder}");

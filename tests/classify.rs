@@ -10,6 +10,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::json_keys as keys;
 use serde_json::Value;
 
 fn root() -> PathBuf {
@@ -356,14 +357,6 @@ fn one_failing_image_does_not_stop_a_folder() {
     let results: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(results.as_array().unwrap().len(), 2);
     assert!(String::from_utf8_lossy(&out.stderr).contains("broken.jpg"));
-}
-
-fn keys(v: &Value) -> Vec<&str> {
-    v.as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect()
 }
 
 #[test]

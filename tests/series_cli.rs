@@ -6,6 +6,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::json_keys as keys;
 use common::*;
 use dicom_core::VR;
 use dicom_dictionary_std::tags;
@@ -289,14 +290,6 @@ const IMAGE_FIELDS: &[&str] = &[
     "slice_thickness",
     "warnings",
 ];
-
-fn keys(v: &Value) -> Vec<&str> {
-    v.as_object()
-        .expect("a JSON object")
-        .keys()
-        .map(String::as_str)
-        .collect()
-}
 
 /// One JSON object per line of `hilum info`'s stdout.
 fn info_lines(args: &[&str]) -> Vec<Value> {

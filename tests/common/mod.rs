@@ -28,6 +28,16 @@ pub fn reference() -> serde_json::Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// The field names of JSON object `v`, in the order printed (the crate's
+/// `serde_json` keeps insertion order), for checking the CLI's contracts.
+pub fn json_keys(v: &serde_json::Value) -> Vec<&str> {
+    v.as_object()
+        .expect("a JSON object")
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
 /// Runs the `hilum` binary with `args`.
 pub fn hilum(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_hilum"))
