@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 command -v xvfb-run >/dev/null || { echo "smoke: xvfb-run is not installed (Debian package xvfb)" >&2; exit 1; }
 # The binary `cargo test` built (same features), so CI does not build twice.
-cargo test --no-run --quiet
+cargo test --no-run --quiet --test viewer
 mkdir -p artifacts
 rm -f artifacts/viewer-smoke.png
 xvfb-run -a -s "-screen 0 1400x900x24" \

@@ -3,7 +3,18 @@
 # corpus from ../shared/corpus/dicom (or $HILUM_CORPUS) and fail if it is
 # missing: nothing is skipped silently. Debian packages the tests need are
 # installed when missing (scripts/test-packages.sh).
+#
+# Two builds, each test run once: every test but the viewer's runs against
+# the CLI-only build (`--no-default-features`, as batch nodes build it), so
+# that build is proven to work; then the library's unit tests and the
+# viewer's UI tests run with the `viewer` feature (default). Arguments are
+# passed to both `cargo test` calls (e.g. a test name filter).
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 source scripts/test-packages.sh
-cargo test --no-fail-fast "$@"
+status=0
+echo "hilum: tests of the CLI-only build (--no-default-features)" >&2
+cargo test --no-fail-fast --no-default-features "$@" || status=1
+echo "hilum: the library's unit tests and the viewer's tests (feature viewer)" >&2
+cargo test --no-fail-fast --lib --test viewer "$@" || status=1
+exit $status
