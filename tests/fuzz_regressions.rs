@@ -156,7 +156,12 @@ macro_rules! regressions {
     };
 }
 
-regressions! {}
+regressions! {
+    // `rle::decode_frame` asked for 16 segments (4 samples of 4 bytes) read
+    // a 17th header word past the 64-byte header: a panic. The header holds
+    // at most 15 offsets, so more segments are now refused.
+    rle_more_than_15_segments => ("rle", "sixteen-segments"),
+}
 
 #[test]
 fn every_committed_input_has_a_test() {

@@ -26,7 +26,18 @@ pub fn decode_frame(
             "RLE header declares {segments} segments, expected {expected}"
         ));
     }
-    let mut out = vec![0u8; pixels * expected];
+    // The header has room for 15 segment offsets (PS3.5 G.5); more would
+    // read past it.
+    if expected > 15 {
+        return Err(format!(
+            "RLE allows at most 15 segments, {samples_per_pixel} samples of \
+             {bytes_per_sample} bytes need {expected}"
+        ));
+    }
+    let size = pixels
+        .checked_mul(expected)
+        .ok_or_else(|| format!("RLE frame of {pixels} pixels is too large"))?;
+    let mut out = vec![0u8; size];
     for segment in 0..segments {
         let start = word(segment + 1);
         let end = if segment + 1 < segments {
