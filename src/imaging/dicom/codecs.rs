@@ -458,6 +458,69 @@ mod tests {
         m
     }
 
+    fn description(
+        bits: u16,
+        stored: u16,
+        high_bit: u16,
+        signed: bool,
+        spp: u16,
+    ) -> PixelDescription {
+        PixelDescription {
+            rows: 1,
+            columns: 4,
+            frames: 1,
+            samples_per_pixel: spp,
+            bits_allocated: bits,
+            bits_stored: stored,
+            high_bit,
+            signed,
+            planar_configuration: None,
+            photometric: crate::imaging::image::Photometric::Monochrome2,
+            photometric_name: "MONOCHROME2".into(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The direct JPEG 2000 conversion reads each decoded value exactly as
+    /// the native path reads the same value stored as a little-endian word:
+    /// truncated to Bits Allocated, shifted below High Bit, masked or
+    /// sign-extended from Bits Stored.
+    #[test]
+    fn jpeg2000_samples_match_the_native_reading_of_the_same_words() {
+        let values: [i32; 8] = [0, 1, 2047, -2048, -1, 4095, 70_000, -70_000];
+        for (bits, stored, high_bit) in [
+            (16, 12, 11),
+            (16, 12, 13),
+            (16, 16, 15),
+            (8, 8, 7),
+            (8, 5, 6),
+        ] {
+            for signed in [false, true] {
+                let desc = description(bits, stored, high_bit, signed, 1);
+                let bytes: Vec<u8> = values
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes()[..bits as usize / 8].to_vec())
+                    .collect();
+                let native = super::super::decode::samples_from_bytes(&bytes, values.len(), &desc);
+                assert_eq!(
+                    jpeg2000_samples(&[&values], &desc),
+                    native,
+                    "{bits}/{stored}/{high_bit} signed {signed}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn jpeg2000_colour_planes_are_interleaved() {
+        let desc = description(8, 8, 7, false, 3);
+        let (r, g, b) = ([1, 2], [10, 20], [100, 200]);
+        assert_eq!(
+            jpeg2000_samples(&[&r, &g, &b], &desc),
+            Samples::U8(vec![1, 10, 100, 2, 20, 200])
+        );
+    }
+
     fn as_coded(c: &JpegColor) -> bool {
         matches!(c, JpegColor::AsCoded)
     }
