@@ -83,75 +83,89 @@ pub(super) fn check_frame_count(desc: &PixelDescription, extent: &PixelExtent) -
     })
 }
 
+/// Where Bits Stored sit in a stored word (below High Bit) and how to read
+/// them: shared by native data and by codecs that hand back whole words, so
+/// both mask and sign-extend the same way.
+#[derive(Clone, Copy)]
+pub(super) struct BitLayout {
+    shift: u32,
+    stored: u32,
+    mask: u32,
+}
+
+impl BitLayout {
+    /// The layout of `desc` (Bits Stored and High Bit, at most 32 bits).
+    pub(super) fn of(desc: &PixelDescription) -> Self {
+        let stored = desc.bits_stored as u32;
+        let mask = if stored >= 32 {
+            u32::MAX
+        } else {
+            (1u32 << stored) - 1
+        };
+        BitLayout {
+            shift: (desc.high_bit as u32 + 1).saturating_sub(stored),
+            stored,
+            mask,
+        }
+    }
+
+    /// Whether a `bits`-bit word is its own unsigned value (nothing to
+    /// shift away or mask off).
+    #[inline]
+    pub(super) fn keeps_all_bits(self, bits: u32) -> bool {
+        self.shift == 0 && self.stored >= bits
+    }
+
+    /// The stored bits of `word`, unsigned.
+    #[inline]
+    pub(super) fn unsigned(self, word: u32) -> u32 {
+        (word >> self.shift) & self.mask
+    }
+
+    /// The stored bits of `word`, sign-extended from Bits Stored.
+    #[inline]
+    pub(super) fn signed(self, word: u32) -> i32 {
+        (((word >> self.shift) << (32 - self.stored)) as i32) >> (32 - self.stored)
+    }
+}
+
 /// Interprets raw little-endian sample bytes: extracts Bits Stored from
 /// below High Bit and sign-extends when the data is signed.
 pub(super) fn samples_from_bytes(bytes: &[u8], count: usize, desc: &PixelDescription) -> Samples {
-    let stored = desc.bits_stored as u32;
-    let shift = (desc.high_bit as u32 + 1).saturating_sub(stored);
+    let layout = BitLayout::of(desc);
     match desc.bits_allocated {
         8 => {
             let raw = &bytes[..count];
             if desc.signed {
-                Samples::I8(
+                Samples::I8(raw.iter().map(|&b| layout.signed(b as u32) as i8).collect())
+            } else if layout.keeps_all_bits(8) {
+                Samples::U8(raw.to_vec())
+            } else {
+                Samples::U8(
                     raw.iter()
-                        .map(|&b| {
-                            (((b as u32 >> shift) << (32 - stored)) as i32 >> (32 - stored)) as i8
-                        })
+                        .map(|&b| layout.unsigned(b as u32) as u8)
                         .collect(),
                 )
-            } else {
-                let mask = if stored >= 8 {
-                    0xFF
-                } else {
-                    (1u32 << stored) - 1
-                };
-                if shift == 0 && mask == 0xFF {
-                    Samples::U8(raw.to_vec())
-                } else {
-                    Samples::U8(
-                        raw.iter()
-                            .map(|&b| ((b as u32 >> shift) & mask) as u8)
-                            .collect(),
-                    )
-                }
             }
         }
         16 => {
             let words = bytes[..count * 2]
                 .chunks_exact(2)
-                .map(|c| u16::from_le_bytes([c[0], c[1]]) as u32 >> shift);
+                .map(|c| u16::from_le_bytes([c[0], c[1]]) as u32);
             if desc.signed {
-                Samples::I16(
-                    words
-                        .map(|w| ((w << (32 - stored)) as i32 >> (32 - stored)) as i16)
-                        .collect(),
-                )
+                Samples::I16(words.map(|w| layout.signed(w) as i16).collect())
             } else {
-                let mask = if stored >= 16 {
-                    0xFFFF
-                } else {
-                    (1u32 << stored) - 1
-                };
-                Samples::U16(words.map(|w| (w & mask) as u16).collect())
+                Samples::U16(words.map(|w| layout.unsigned(w) as u16).collect())
             }
         }
         _ => {
             let words = bytes[..count * 4]
                 .chunks_exact(4)
-                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]) as u64 >> shift);
+                .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]));
             if desc.signed {
-                Samples::I32(
-                    words
-                        .map(|w| ((w << (64 - stored)) as i64 >> (64 - stored)) as i32)
-                        .collect(),
-                )
+                Samples::I32(words.map(|w| layout.signed(w)).collect())
             } else {
-                let mask = if stored >= 32 {
-                    0xFFFF_FFFF
-                } else {
-                    (1u64 << stored) - 1
-                };
-                Samples::U32(words.map(|w| (w & mask) as u32).collect())
+                Samples::U32(words.map(|w| layout.unsigned(w)).collect())
             }
         }
     }
