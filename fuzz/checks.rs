@@ -20,8 +20,11 @@ use hilum::imaging::rle::decode_frame;
 use hilum::imaging::{self, FrameSelection, LoadOptions, WindowChoice, frame_stats, render_frame};
 use hilum::reports::deid::{DUMMY_TEXT, DateHandling, DeidOptions, Deidentifier};
 
+/// A target's check: returns for every input, or the input is a finding.
+pub type Check = fn(&[u8]);
+
 /// The targets, by name, with their checks.
-pub const TARGETS: [(&str, fn(&[u8])); 4] = [
+pub const TARGETS: [(&str, Check); 4] = [
     ("load", load),
     ("guard", guard),
     ("rle", rle),
