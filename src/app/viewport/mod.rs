@@ -69,26 +69,15 @@ pub fn visible_region(
     ]
     .map(|p| t.to_image(p.x, p.y));
     let (w, h) = (image.pixels.columns as f32, image.pixels.rows as f32);
-    let x0 = corners
-        .iter()
-        .map(|c| c[0])
-        .fold(f32::MAX, f32::min)
-        .clamp(0.0, w);
-    let x1 = corners
-        .iter()
-        .map(|c| c[0])
-        .fold(f32::MIN, f32::max)
-        .clamp(0.0, w);
-    let y0 = corners
-        .iter()
-        .map(|c| c[1])
-        .fold(f32::MAX, f32::min)
-        .clamp(0.0, h);
-    let y1 = corners
-        .iter()
-        .map(|c| c[1])
-        .fold(f32::MIN, f32::max)
-        .clamp(0.0, h);
+    // The corners' extent along one image axis, clamped to the image.
+    let extent = |axis: usize, limit: f32| {
+        let values = corners.iter().map(|c| c[axis]);
+        let low = values.clone().fold(f32::MAX, f32::min).clamp(0.0, limit);
+        let high = values.fold(f32::MIN, f32::max).clamp(0.0, limit);
+        (low, high)
+    };
+    let (x0, x1) = extent(0, w);
+    let (y0, y1) = extent(1, h);
     let region = crate::reports::Region {
         x: x0.floor() as u32,
         y: y0.floor() as u32,
