@@ -3,6 +3,11 @@
 //! Layers, bottom up: [`imaging`] (loading, the pixel pipeline, series) and
 //! the [`cli`] and the `app` (the egui viewer, only with the `viewer`
 //! feature) on top. See `DESIGN.md` for module ownership and invariants.
+//!
+//! `unsafe` is denied everywhere but in the OpenJPEG binding
+//! (`imaging::dicom::openjpeg`), which allows it for itself.
+
+#![deny(unsafe_code)]
 
 pub mod ai;
 pub mod annotations;

@@ -54,6 +54,8 @@ pub struct ViewerOptions {
     pub paths: Vec<PathBuf>,
     /// Save a screenshot here once the first image is drawn, then exit.
     pub screenshot: Option<PathBuf>,
+    /// The graphics backend that draws the window.
+    pub renderer: crate::cli::Renderer,
 }
 
 /// The bundled sample, looked for next to the executable (and its parents)
@@ -275,6 +277,7 @@ impl eframe::App for HilumApp {
 /// Opens the viewer window; returns the process exit code.
 pub fn run(options: ViewerOptions) -> i32 {
     let started = Instant::now();
+    let renderer = options.renderer;
     let paths = if options.paths.is_empty() {
         match sample_image() {
             Some(p) => vec![p],
@@ -309,6 +312,10 @@ pub fn run(options: ViewerOptions) -> i32 {
             .with_title("Hilum")
             .with_app_id("hilum")
             .with_inner_size([1400.0, 900.0]),
+        renderer: match renderer {
+            crate::cli::Renderer::Glow => eframe::Renderer::Glow,
+            crate::cli::Renderer::Wgpu => eframe::Renderer::Wgpu,
+        },
         ..Default::default()
     };
     let result = eframe::run_native(
@@ -348,7 +355,13 @@ pub fn run(options: ViewerOptions) -> i32 {
     match result {
         Ok(()) => exit_code.load(Ordering::Relaxed),
         Err(e) => {
-            eprintln!("hilum: the viewer could not start: {e}");
+            // winit allows one event loop per process, so the other renderer
+            // cannot be tried here; say how to choose it.
+            eprintln!(
+                "hilum: the viewer could not start with the {renderer} renderer: {e} \
+                 (try --renderer {})",
+                renderer.other()
+            );
             1
         }
     }

@@ -44,6 +44,39 @@ pub struct Cli {
     /// then exit (for smoke tests).
     #[arg(long, value_name = "PNG")]
     pub screenshot: Option<PathBuf>,
+    /// Viewer: the graphics backend that draws the window.
+    #[arg(long, value_enum, default_value_t)]
+    pub renderer: Renderer,
+}
+
+/// The graphics backend that draws the viewer's window.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Renderer {
+    /// OpenGL through glow: the first image appears soonest, also on a
+    /// software rasteriser (README, "Launch to first image").
+    #[default]
+    Glow,
+    /// wgpu: Vulkan, Metal, DirectX 12 or OpenGL.
+    Wgpu,
+}
+
+impl Renderer {
+    /// The other backend.
+    pub fn other(self) -> Self {
+        match self {
+            Renderer::Glow => Renderer::Wgpu,
+            Renderer::Wgpu => Renderer::Glow,
+        }
+    }
+}
+
+impl std::fmt::Display for Renderer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Renderer::Glow => "glow",
+            Renderer::Wgpu => "wgpu",
+        })
+    }
 }
 
 /// The subcommands.
@@ -77,6 +110,9 @@ pub enum Command {
         /// then exit.
         #[arg(long, value_name = "PNG")]
         screenshot: Option<PathBuf>,
+        /// The graphics backend that draws the window.
+        #[arg(long, value_enum, default_value_t)]
+        renderer: Renderer,
     },
 }
 
@@ -87,14 +123,18 @@ fn report(err: &dyn std::fmt::Display) {
 
 /// Opens the viewer on `paths`; returns the process exit code.
 #[cfg(feature = "viewer")]
-fn open_viewer(paths: Vec<PathBuf>, screenshot: Option<PathBuf>) -> i32 {
-    crate::app::run(crate::app::ViewerOptions { paths, screenshot })
+fn open_viewer(paths: Vec<PathBuf>, screenshot: Option<PathBuf>, renderer: Renderer) -> i32 {
+    crate::app::run(crate::app::ViewerOptions {
+        paths,
+        screenshot,
+        renderer,
+    })
 }
 
 /// Without the `viewer` feature there is nothing to open: say so and how to
 /// get it, with the exit code of a usage error.
 #[cfg(not(feature = "viewer"))]
-fn open_viewer(_paths: Vec<PathBuf>, _screenshot: Option<PathBuf>) -> i32 {
+fn open_viewer(_paths: Vec<PathBuf>, _screenshot: Option<PathBuf>, _renderer: Renderer) -> i32 {
     report(
         &"this build has no viewer; rebuild with the `viewer` feature \
           (cargo build --features viewer), or see `hilum --help` for the commands",
@@ -113,7 +153,11 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Report(args)) => report::run_report(&args),
         Some(Command::Anonymize(args)) => report::run_anonymize(&args),
-        Some(Command::View { paths, screenshot }) => open_viewer(paths, screenshot),
-        None => open_viewer(cli.paths, cli.screenshot),
+        Some(Command::View {
+            paths,
+            screenshot,
+            renderer,
+        }) => open_viewer(paths, screenshot, renderer),
+        None => open_viewer(cli.paths, cli.screenshot, cli.renderer),
     }
 }

@@ -1,8 +1,8 @@
 //! Encapsulated (compressed) pixel data: locating each frame's fragments,
 //! checking the codestream against the header, and handing it to the right
 //! codec (RLE here, JPEG through `openreadout-codecs` with the colour coding
-//! decided explicitly, JPEG 2000 through OpenJPEG (`jpeg2k`) on its own
-//! threads straight into native samples, the rest through `dicom-pixeldata`).
+//! decided explicitly, JPEG 2000 in [`super::jpeg2000`], the rest through
+//! `dicom-pixeldata`).
 
 use std::borrow::Cow;
 
@@ -12,10 +12,11 @@ use dicom_pixeldata::PixelDecoder;
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use openreadout_codecs::{JpegColor, JpegMarkers};
 
-use super::decode::{BitLayout, finish_frame};
+use super::decode::finish_frame;
+use super::jpeg2000::{decode_jpeg2000, is_jpeg2000};
 use super::{Kind, RLE_LOSSLESS, error_chain};
 use crate::imaging::image::PixelDescription;
-use crate::imaging::pixels::{Frame, FrameKind, Samples};
+use crate::imaging::pixels::Frame;
 use crate::imaging::rle;
 
 const JPEG_BASELINE: &str = "1.2.840.10008.1.2.4.50";
@@ -25,35 +26,6 @@ const JPEG_EXTENDED: &str = "1.2.840.10008.1.2.4.51";
 /// decided from the stream's markers and the header (see [`jpeg_color`]).
 fn is_jpeg(ts_uid: &str) -> bool {
     ts_uid == JPEG_BASELINE || ts_uid == JPEG_EXTENDED
-}
-
-fn is_jpeg2000(ts_uid: &str) -> bool {
-    matches!(
-        ts_uid,
-        "1.2.840.10008.1.2.4.90"
-            | "1.2.840.10008.1.2.4.91"
-            | "1.2.840.10008.1.2.4.92"
-            | "1.2.840.10008.1.2.4.93"
-            | "1.2.840.10008.1.2.4.201"
-            | "1.2.840.10008.1.2.4.202"
-            | "1.2.840.10008.1.2.4.203"
-    )
-}
-
-/// Width, height and component count from a JPEG 2000 codestream's SIZ
-/// segment (ITU-T T.800 A.5.1), found after the SOC marker (also inside a
-/// JP2 wrapper). `None` when there is no SIZ to read.
-fn jpeg2000_size(stream: &[u8]) -> Option<(u32, u32, u16)> {
-    let start = stream
-        .windows(4)
-        .take(4096)
-        .position(|w| w == [0xFF, 0x4F, 0xFF, 0x51])?;
-    let siz = stream.get(start + 4..start + 4 + 38)?;
-    let be32 = |o: usize| u32::from_be_bytes([siz[o], siz[o + 1], siz[o + 2], siz[o + 3]]);
-    // Lsiz(2) Rsiz(2) Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz Csiz(2)
-    let (x, y, xo, yo) = (be32(4), be32(8), be32(12), be32(16));
-    let components = u16::from_be_bytes([siz[36], siz[37]]);
-    Some((x.checked_sub(xo)?, y.checked_sub(yo)?, components))
 }
 
 /// The compressed stream of frame `n`: one fragment per frame, or all
@@ -115,7 +87,7 @@ pub(super) fn codec_outputs_rgb(ts_uid: &str) -> bool {
 }
 
 /// Decoded bytes of one frame (samples only).
-fn frame_bytes(desc: &PixelDescription) -> u64 {
+pub(super) fn frame_bytes(desc: &PixelDescription) -> u64 {
     desc.rows as u64
         * desc.columns as u64
         * desc.samples_per_pixel as u64
@@ -208,126 +180,6 @@ pub(super) fn decode_encapsulated(
         frames[n] = Some(frame);
     }
     Ok(())
-}
-
-/// Decoded frames at least this large must come from a codestream of at
-/// least 1/[`JPEG2000_MAX_RATIO`] of their size: a tiny stream declaring a
-/// huge image is refused before OpenJPEG allocates for it (the bound
-/// `dicom-pixeldata`'s adapter applied, kept).
-const JPEG2000_GUARDED_BYTES: u64 = 16 << 20;
-/// See [`JPEG2000_GUARDED_BYTES`].
-const JPEG2000_MAX_RATIO: u64 = 64;
-
-/// Decodes one JPEG 2000 frame with OpenJPEG, on OpenJPEG's own threads,
-/// straight into native samples: the low Bits Allocated bits of each
-/// decoded value, read through the header's Bits Stored / High Bit and
-/// sign, colour components interleaved (OpenJPEG has already undone the
-/// ICT/RCT colour transform, so three components are R, G, B).
-fn decode_jpeg2000(stream: &[u8], desc: &PixelDescription, ts_name: &str) -> Result<Frame, Kind> {
-    let codec_error = |reason: String| Kind::Codec {
-        codec: ts_name.to_string(),
-        reason,
-    };
-    if desc.bits_allocated != 8 && desc.bits_allocated != 16 {
-        return Err(codec_error(format!(
-            "Bits Allocated {} is not supported with JPEG 2000 (8 or 16)",
-            desc.bits_allocated
-        )));
-    }
-    if desc.samples_per_pixel != 1 && desc.samples_per_pixel != 3 {
-        return Err(codec_error(format!(
-            "{} samples per pixel is not supported with JPEG 2000 (1 or 3)",
-            desc.samples_per_pixel
-        )));
-    }
-    // Compare the codestream with the header before decoding: a mismatch
-    // would otherwise surface as pixels placed by the wrong geometry.
-    if let Some((width, height, components)) = jpeg2000_size(stream)
-        && (width != desc.columns || height != desc.rows || components != desc.samples_per_pixel)
-    {
-        return Err(codec_error(format!(
-            "the stream is {width}x{height} with {components} components, \
-             the header says {}x{} with {}",
-            desc.columns, desc.rows, desc.samples_per_pixel
-        )));
-    }
-    let out_bytes = frame_bytes(desc);
-    if out_bytes >= JPEG2000_GUARDED_BYTES && (stream.len() as u64) < out_bytes / JPEG2000_MAX_RATIO
-    {
-        return Err(codec_error(format!(
-            "a {}-byte codestream cannot hold a {out_bytes}-byte frame",
-            stream.len()
-        )));
-    }
-    let image = jpeg2k::Image::from_bytes(stream).map_err(|e| codec_error(e.to_string()))?;
-    let components = image.components();
-    if components.len() != desc.samples_per_pixel as usize {
-        return Err(codec_error(format!(
-            "the stream decoded to {} components, the header says {}",
-            components.len(),
-            desc.samples_per_pixel
-        )));
-    }
-    if let Some(c) = components
-        .iter()
-        .find(|c| c.width() != desc.columns || c.height() != desc.rows)
-    {
-        return Err(codec_error(format!(
-            "a component decoded to {}x{} (subsampled?), the header says {}x{}",
-            c.width(),
-            c.height(),
-            desc.columns,
-            desc.rows
-        )));
-    }
-    let planes: Vec<&[i32]> = components.iter().map(|c| c.data()).collect();
-    Ok(Frame {
-        rows: desc.rows,
-        columns: desc.columns,
-        kind: if planes.len() == 3 {
-            FrameKind::Rgb
-        } else {
-            FrameKind::Gray
-        },
-        samples: jpeg2000_samples(&planes, desc),
-    })
-}
-
-/// Native samples from decoded JPEG 2000 component planes: each value's
-/// low Bits Allocated bits (as the little-endian stored word would hold
-/// them) read through the header's bit layout, planes interleaved.
-fn jpeg2000_samples(planes: &[&[i32]], desc: &PixelDescription) -> Samples {
-    let layout = BitLayout::of(desc);
-    let word = if desc.bits_allocated == 8 {
-        0xFF
-    } else {
-        0xFFFF
-    };
-    let raw = move |v: i32| v as u32 & word;
-    match (desc.bits_allocated, desc.signed) {
-        (8, false) => Samples::U8(interleave(planes, |v| layout.unsigned(raw(v)) as u8)),
-        (8, true) => Samples::I8(interleave(planes, |v| layout.signed(raw(v)) as i8)),
-        (_, false) => Samples::U16(interleave(planes, |v| layout.unsigned(raw(v)) as u16)),
-        (_, true) => Samples::I16(interleave(planes, |v| layout.signed(raw(v)) as i16)),
-    }
-}
-
-/// One plane mapped, or three planes mapped and interleaved pixel by pixel.
-fn interleave<T>(planes: &[&[i32]], f: impl Fn(i32) -> T) -> Vec<T> {
-    match planes {
-        [r, g, b] => {
-            let mut out = Vec::with_capacity(r.len() * 3);
-            for ((&r, &g), &b) in r.iter().zip(g.iter()).zip(b.iter()) {
-                out.push(f(r));
-                out.push(f(g));
-                out.push(f(b));
-            }
-            out
-        }
-        _ => planes
-            .first()
-            .map_or_else(Vec::new, |p| p.iter().map(|&v| f(v)).collect()),
-    }
 }
 
 /// How a three-component JPEG stream's components are coded, and a warning
@@ -456,69 +308,6 @@ mod tests {
         m.adobe_transform = adobe;
         m.component_ids = ids.to_vec();
         m
-    }
-
-    fn description(
-        bits: u16,
-        stored: u16,
-        high_bit: u16,
-        signed: bool,
-        spp: u16,
-    ) -> PixelDescription {
-        PixelDescription {
-            rows: 1,
-            columns: 4,
-            frames: 1,
-            samples_per_pixel: spp,
-            bits_allocated: bits,
-            bits_stored: stored,
-            high_bit,
-            signed,
-            planar_configuration: None,
-            photometric: crate::imaging::image::Photometric::Monochrome2,
-            photometric_name: "MONOCHROME2".into(),
-            warnings: Vec::new(),
-        }
-    }
-
-    /// The direct JPEG 2000 conversion reads each decoded value exactly as
-    /// the native path reads the same value stored as a little-endian word:
-    /// truncated to Bits Allocated, shifted below High Bit, masked or
-    /// sign-extended from Bits Stored.
-    #[test]
-    fn jpeg2000_samples_match_the_native_reading_of_the_same_words() {
-        let values: [i32; 8] = [0, 1, 2047, -2048, -1, 4095, 70_000, -70_000];
-        for (bits, stored, high_bit) in [
-            (16, 12, 11),
-            (16, 12, 13),
-            (16, 16, 15),
-            (8, 8, 7),
-            (8, 5, 6),
-        ] {
-            for signed in [false, true] {
-                let desc = description(bits, stored, high_bit, signed, 1);
-                let bytes: Vec<u8> = values
-                    .iter()
-                    .flat_map(|v| v.to_le_bytes()[..bits as usize / 8].to_vec())
-                    .collect();
-                let native = super::super::decode::samples_from_bytes(&bytes, values.len(), &desc);
-                assert_eq!(
-                    jpeg2000_samples(&[&values], &desc),
-                    native,
-                    "{bits}/{stored}/{high_bit} signed {signed}"
-                );
-            }
-        }
-    }
-
-    #[test]
-    fn jpeg2000_colour_planes_are_interleaved() {
-        let desc = description(8, 8, 7, false, 3);
-        let (r, g, b) = ([1, 2], [10, 20], [100, 200]);
-        assert_eq!(
-            jpeg2000_samples(&[&r, &g, &b], &desc),
-            Samples::U8(vec![1, 10, 100, 2, 20, 200])
-        );
     }
 
     fn as_coded(c: &JpegColor) -> bool {

@@ -29,8 +29,12 @@ use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
 mod attributes;
 mod codecs;
 mod decode;
+mod jpeg2000;
 mod listing;
 mod open;
+// The crate's only unsafe code: the FFI calls into OpenJPEG.
+#[allow(unsafe_code)]
+mod openjpeg;
 mod un;
 
 pub use self::listing::{ATTRIBUTE_TEXT_LIMIT, Attribute, read_attributes};
