@@ -12,10 +12,13 @@
 //! test venv (scripts/test.sh
 //! provisions them); without them these tests fail, they never skip.
 
+mod common;
 #[path = "support/dicom_bytes.rs"]
 mod dicom_bytes;
 
-use std::path::{Path, PathBuf};
+use common::venv_python;
+
+use std::path::Path;
 use std::process::Command;
 
 use hilum::imaging::pixels::FrameKind;
@@ -23,15 +26,6 @@ use hilum::imaging::{self, LoadOptions, WindowChoice, render_frame};
 use serde_json::Value;
 
 use dicom_bytes::{EXPLICIT_LE, JPEG_BASELINE, el, encapsulated, part10, sop_part, text, us};
-
-fn venv_python() -> PathBuf {
-    let venv = std::env::var_os("HILUM_VENV")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/hilum-venv")
-        });
-    venv.join("bin/python")
-}
 
 /// Runs `script` with the venv's Python; fails the test (naming what to
 /// provision) when it does not succeed.

@@ -66,7 +66,11 @@ pub fn run_info(args: &InfoArgs) -> i32 {
         .iter()
         .map(|(image, stats)| InfoRecord::Image(Box::new(ImageInfo::new(image, stats.as_ref()))))
         .collect();
-    let patients = if args.paths.iter().any(|p| p.is_dir()) {
+    let patients = if args
+        .paths
+        .iter()
+        .any(|p| p.is_dir() || imaging::media::is_dicomdir(p))
+    {
         assemble(&loaded.images)
     } else {
         Vec::new()

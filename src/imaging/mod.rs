@@ -6,6 +6,7 @@ pub mod color;
 pub mod dicom;
 pub mod guard;
 pub mod image;
+pub mod media;
 pub mod metadata;
 pub mod modality;
 pub mod palette;
@@ -105,7 +106,11 @@ pub fn load_path(path: &Path, options: &LoadOptions) -> ImagingResult<Image> {
 
 /// The image files below the given paths: files as given, folders walked
 /// recursively (in path order). Files in folders that are neither DICOM nor
-/// raster images are skipped silently; unreadable folders are reported.
+/// raster images are skipped silently; unreadable folders are reported. A
+/// folder with a DICOMDIR (a CD, DVD or USB medium), or a DICOMDIR named
+/// itself, gives the files the DICOMDIR lists ([`media`]), with an error
+/// for each listed file that is missing; when the DICOMDIR cannot be read,
+/// that is reported and its folder is walked instead.
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImagingError>) {
     let (files, errors) = expand_paths_marked(paths);
     (files.into_iter().map(|(p, _)| p).collect(), errors)
@@ -117,6 +122,26 @@ pub fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<Imag
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
+        let dicomdir = if path.is_dir() {
+            media::find_dicomdir(path)
+        } else {
+            (media::is_dicomdir(path) && path.is_file()).then(|| path.clone())
+        };
+        if let Some(dicomdir) = dicomdir {
+            match media::read_dicomdir(&dicomdir) {
+                Ok(listing) => {
+                    files.extend(listing.files.into_iter().map(|f| (f, false)));
+                    errors.extend(listing.errors);
+                    continue;
+                }
+                Err(e) => {
+                    errors.push(e);
+                    if !path.is_dir() {
+                        continue;
+                    }
+                }
+            }
+        }
         if path.is_dir() {
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {

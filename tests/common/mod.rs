@@ -158,3 +158,14 @@ pub fn hilum_env(args: &[&str], env: &[(&str, &std::path::Path)]) -> Output {
     }
     c.output().expect("hilum binary runs")
 }
+
+/// The Python of the test venv (`$HILUM_VENV`, else `~/.cache/hilum-venv`),
+/// which `scripts/test.sh` provisions with pydicom, numpy and Pillow.
+pub fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("HILUM_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/hilum-venv")
+        });
+    venv.join("bin/python")
+}
