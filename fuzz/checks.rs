@@ -186,9 +186,14 @@ pub fn deid(data: &[u8]) {
     let [selector, days, dataset @ ..] = data else {
         return;
     };
+    // Big endian only with explicit VR, as the standard's syntaxes are: the
+    // guard must walk the bytes in the encoding the parser reads them in
+    // (an implicit "big endian" walk once let a 3.9 GB length through to
+    // the little-endian parser; tests/fuzz_regressions/deid).
+    let explicit_vr = selector & 4 == 0;
     let encoding = Encoding {
-        explicit_vr: selector & 4 == 0,
-        big_endian: selector & 8 == 8,
+        explicit_vr,
+        big_endian: explicit_vr && selector & 8 == 8,
     };
     let ts_uid = match (encoding.explicit_vr, encoding.big_endian) {
         (false, _) => "1.2.840.10008.1.2",

@@ -69,6 +69,10 @@ pub enum ImagingErrorKind {
     /// A third-party decoder panicked; the panic was contained.
     #[error("decoder crashed on this file ({0})")]
     DecoderPanic(String),
+    /// A zip archive that cannot be opened or is refused (a bomb, a member
+    /// escaping its folder).
+    #[error("zip archive: {0}")]
+    Archive(String),
 }
 
 /// An [`ImagingErrorKind`] together with the file it happened in.
@@ -83,9 +87,11 @@ pub struct ImagingError {
 
 impl ImagingError {
     /// Attaches `path` to `kind`.
+    /// The error about `path`; a file unpacked from a zip archive is named
+    /// as users know it, `ARCHIVE.zip!member/path`.
     pub fn new(path: impl AsRef<Path>, kind: ImagingErrorKind) -> Self {
         Self {
-            path: path.as_ref().to_path_buf(),
+            path: crate::imaging::archive::display_path(path.as_ref()),
             kind,
         }
     }

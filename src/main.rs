@@ -15,5 +15,7 @@ fn main() {
             3
         }
     };
+    // `exit` runs no destructors: remove the unpacked archives first.
+    hilum::imaging::archive::remove_unpacked();
     std::process::exit(code);
 }

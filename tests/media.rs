@@ -1,8 +1,11 @@
-//! Removable media: a DICOMDIR made by dcmtk's `dcmmkdir` over real corpus
-//! files, then written to disk in lower case (as many CD drivers show it),
-//! opens the files it lists through `hilum info`, by folder and by the
-//! DICOMDIR itself; a missing file is named; a Referenced File ID that
-//! tries to leave the medium is refused.
+//! Removable media and archives: a DICOMDIR made by dcmtk's `dcmmkdir`
+//! over real corpus files, then written to disk in lower case (as many CD
+//! drivers show it), opens the files it lists through `hilum info`, by
+//! folder and by the DICOMDIR itself; a missing file is named; a Referenced
+//! File ID that tries to leave the medium is refused. Zip archives (made by
+//! Python's `zipfile`) open like folders, a zipped CD through its DICOMDIR;
+//! bombs and members escaping the archive are refused; nothing unpacked is
+//! left behind.
 
 mod common;
 
@@ -262,4 +265,170 @@ fn pydicoms_test_media_open_as_pydicom_lists_them() {
         opened.sort();
         assert_eq!(opened, expected, "{variant}");
     }
+}
+
+/// Writes a zip archive with Python's `zipfile` (deflated): `members` are
+/// (name in the archive, file on disk) pairs; a file of `"zeros:N"` is N
+/// zero bytes, for a bomb.
+fn write_zip(zip: &Path, members: &[(&str, String)]) {
+    let script = "import sys, zipfile\n\
+        with zipfile.ZipFile(sys.argv[1], 'w', zipfile.ZIP_DEFLATED) as z:\n\
+        \x20   for name, source in zip(sys.argv[2::2], sys.argv[3::2]):\n\
+        \x20       if source.startswith('zeros:'):\n\
+        \x20           z.writestr(zipfile.ZipInfo(name), bytes(int(source[6:])), zipfile.ZIP_DEFLATED)\n\
+        \x20       else:\n\
+        \x20           z.write(source, arcname=name)";
+    let mut args = vec![zip.to_str().unwrap().to_string()];
+    for (name, source) in members {
+        args.push(name.to_string());
+        args.push(source.clone());
+    }
+    let out = Command::new(common::venv_python())
+        .args(["-c", script])
+        .args(&args)
+        .output()
+        .expect("the test venv's Python runs (scripts/test.sh provisions it)");
+    assert!(
+        out.status.success(),
+        "zipfile: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `hilum info --json ARGS` with its temporary folder in `tmp`: the image
+/// paths (sorted), stderr and the exit code.
+fn info_in(tmp: &Path, args: &[&Path]) -> (Vec<String>, String, Option<i32>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hilum"))
+        .arg("info")
+        .arg("--json")
+        .args(args)
+        .env("TMPDIR", tmp)
+        .output()
+        .expect("hilum runs");
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let mut paths: Vec<String> = json
+        .as_array()
+        .map(|a| a.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r["type"] == "image")
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect();
+    paths.sort();
+    (
+        paths,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        out.status.code(),
+    )
+}
+
+fn corpus(name: &str) -> String {
+    corpus_dir().join(name).to_str().unwrap().to_string()
+}
+
+/// Nothing is left in the process's temporary folder once it has ended.
+fn assert_empty(tmp: &Path) {
+    let left: Vec<_> = std::fs::read_dir(tmp).unwrap().flatten().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+}
+
+#[test]
+fn a_zip_opens_like_a_folder_and_names_its_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let zip = dir.path().join("study.zip");
+    write_zip(
+        &zip,
+        &[
+            ("study/ct.dcm", corpus("CT_small.dcm")),
+            ("study/mr/1.dcm", corpus("MR_small.dcm")),
+            ("study/j2k", corpus("RG3_J2KI.dcm")),
+            ("readme.txt", corpus("reference.json")),
+        ],
+    );
+    let (paths, stderr, code) = info_in(tmp.path(), &[&zip]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let z = zip.display();
+    assert_eq!(
+        paths,
+        [
+            format!("{z}!study/ct.dcm"),
+            format!("{z}!study/j2k"),
+            format!("{z}!study/mr/1.dcm")
+        ]
+    );
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn a_zipped_cd_opens_through_its_dicomdir() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let medium = dir.path().join("CD");
+    make_medium(&medium);
+    let mut members = vec![("CD/DICOMDIR".to_string(), medium.join("DICOMDIR"))];
+    for i in 1..=ON_MEDIUM.len() {
+        members.push((
+            format!("CD/IMAGES/IM000{i}"),
+            medium.join(format!("IMAGES/IM000{i}")),
+        ));
+    }
+    // Not listed in the DICOMDIR: not opened.
+    members.push(("CD/EXTRA.dcm".into(), corpus_dir().join("CT_small.dcm")));
+    let members: Vec<(&str, String)> = members
+        .iter()
+        .map(|(n, p)| (n.as_str(), p.to_str().unwrap().to_string()))
+        .collect();
+    let zip = dir.path().join("cd.zip");
+    write_zip(&zip, &members);
+    let (paths, stderr, code) = info_in(tmp.path(), &[&zip]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expected: Vec<String> = (1..=ON_MEDIUM.len())
+        .map(|i| format!("{}!CD/IMAGES/IM000{i}", zip.display()))
+        .collect();
+    assert_eq!(paths, expected);
+    assert_empty(tmp.path());
+}
+
+#[test]
+fn zip_bombs_and_escaping_members_are_refused_and_the_rest_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let good = corpus_dir().join("CT_small.dcm");
+    // 400 MB of zeros deflate to about 0.4 MB: a ratio near 1000.
+    let bomb = dir.path().join("bomb.zip");
+    write_zip(
+        &bomb,
+        &[
+            ("a.dcm", corpus("MR_small.dcm")),
+            ("b.dcm", "zeros:400000000".into()),
+        ],
+    );
+    let (paths, stderr, code) = info_in(tmp.path(), &[&good, &bomb]);
+    assert_eq!(code, Some(1));
+    assert_eq!(paths, [good.display().to_string()], "{stderr}");
+    assert!(
+        stderr.contains("bomb.zip") && stderr.contains("zip bomb"),
+        "{stderr}"
+    );
+    assert_empty(tmp.path());
+
+    let evil = dir.path().join("evil.zip");
+    write_zip(
+        &evil,
+        &[
+            ("ok.dcm", corpus("MR_small.dcm")),
+            ("../../escaped.dcm", corpus("CT_small.dcm")),
+        ],
+    );
+    let (paths, stderr, code) = info_in(tmp.path(), &[&good, &evil]);
+    assert_eq!(code, Some(1));
+    assert_eq!(paths, [good.display().to_string()], "{stderr}");
+    assert!(
+        stderr.contains("evil.zip") && stderr.contains("outside the archive"),
+        "{stderr}"
+    );
+    assert_empty(tmp.path());
+    assert!(!dir.path().join("escaped.dcm").exists());
+    assert!(!tmp.path().parent().unwrap().join("escaped.dcm").exists());
 }

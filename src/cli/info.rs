@@ -48,7 +48,8 @@ pub fn run_info(args: &InfoArgs) -> i32 {
     let mut measured = Vec::new();
     for image in &loaded.images {
         for warning in &image.pixels.warnings {
-            eprintln!("hilum: warning: {}: {warning}", image.path.display());
+            let path = imaging::archive::display_path(&image.path);
+            eprintln!("hilum: warning: {}: {warning}", path.display());
         }
         if !args.stats {
             measured.push((image, None));

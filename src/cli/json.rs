@@ -158,7 +158,9 @@ impl<'a> ImageInfo<'a> {
         });
         Self {
             kind: "image",
-            path: image.path.display().to_string(),
+            path: crate::imaging::archive::display_path(&image.path)
+                .display()
+                .to_string(),
             format,
             sop_class_uid: m.sop_class_uid.as_deref(),
             sop_instance_uid: m.sop_instance_uid.as_deref(),

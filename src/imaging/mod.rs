@@ -2,6 +2,7 @@
 //! assembly. Plain library code with no UI dependency: the CLI, the viewer
 //! and the reports share it.
 
+pub mod archive;
 pub mod color;
 pub mod dicom;
 pub mod guard;
@@ -110,7 +111,9 @@ pub fn load_path(path: &Path, options: &LoadOptions) -> ImagingResult<Image> {
 /// folder with a DICOMDIR (a CD, DVD or USB medium), or a DICOMDIR named
 /// itself, gives the files the DICOMDIR lists ([`media`]), with an error
 /// for each listed file that is missing; when the DICOMDIR cannot be read,
-/// that is reported and its folder is walked instead.
+/// that is reported and its folder is walked instead. A zip archive is
+/// unpacked into a private, bounded folder ([`archive`]) and opened as a
+/// folder; its members count as found in a folder.
 pub fn expand_paths(paths: &[PathBuf]) -> (Vec<PathBuf>, Vec<ImagingError>) {
     let (files, errors) = expand_paths_marked(paths);
     (files.into_iter().map(|(p, _)| p).collect(), errors)
@@ -122,6 +125,17 @@ pub fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<Imag
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
+        if !path.is_dir() && archive::is_zip(path) {
+            match archive::unpack(path) {
+                Ok(root) => {
+                    let (inside, more) = expand_paths_marked(&[archive::open_folder(&root)]);
+                    files.extend(inside);
+                    errors.extend(more);
+                }
+                Err(e) => errors.push(e),
+            }
+            continue;
+        }
         let dicomdir = if path.is_dir() {
             media::find_dicomdir(path)
         } else {
