@@ -12,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{corpus_dir, hilum};
+use common::corpus_dir;
 use serde_json::Value;
 
 /// Corpus files put on the medium, in order, as IMAGES/IM000<n>.
@@ -64,15 +64,18 @@ fn lower_case(root: &Path) {
     }
 }
 
-fn info(path: &Path) -> (Vec<Value>, String, Option<i32>) {
-    let out = hilum(&["info", "--json", path.to_str().unwrap()]);
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "info --json {}: {e}\n{}",
-            path.display(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+/// `hilum info --json PATHS`, with its temporary folder in `tmp` when
+/// given: the image records, stderr and the exit code.
+fn run_info(paths: &[&Path], tmp: Option<&Path>) -> (Vec<Value>, String, Option<i32>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hilum"));
+    command.args(["info", "--json"]).args(paths);
+    if let Some(tmp) = tmp {
+        command.env("TMPDIR", tmp);
+    }
+    let out = command.output().expect("hilum runs");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let json: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("info --json {paths:?}: {e}\n{stderr}"));
     let images = json
         .as_array()
         .unwrap()
@@ -80,11 +83,11 @@ fn info(path: &Path) -> (Vec<Value>, String, Option<i32>) {
         .filter(|r| r["type"] == "image")
         .cloned()
         .collect();
-    (
-        images,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code(),
-    )
+    (images, stderr, out.status.code())
+}
+
+fn info(path: &Path) -> (Vec<Value>, String, Option<i32>) {
+    run_info(&[path], None)
 }
 
 /// The last two components of each image's path (`images/im0001`), sorted.
@@ -186,17 +189,7 @@ fn pydicom_listing(dicomdir: &Path) -> Vec<String> {
         \x20   if v is None: continue\n\
         \x20   ids.append('/'.join([v] if isinstance(v, str) else list(v)))\n\
         print(json.dumps(sorted(set(ids))))";
-    let out = Command::new(common::venv_python())
-        .args(["-c", script, dicomdir.to_str().unwrap()])
-        .output()
-        .expect("the test venv's Python runs (scripts/test.sh provisions it)");
-    assert!(
-        out.status.success(),
-        "pydicom on {}: {}",
-        dicomdir.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    serde_json::from_str(&common::python(script, &[dicomdir.to_str().unwrap()])).unwrap()
 }
 
 /// pydicom's own test media (`dicomdirtests`, shipped in its package): a
@@ -209,15 +202,12 @@ fn pydicom_listing(dicomdir: &Path) -> Vec<String> {
 /// walked instead, which finds the same files.
 #[test]
 fn pydicoms_test_media_open_as_pydicom_lists_them() {
-    let out = Command::new(common::venv_python())
-        .args([
-            "-c",
-            "import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), \
-             'data', 'test_files', 'dicomdirtests'))",
-        ])
-        .output()
-        .expect("the test venv's Python runs (scripts/test.sh provisions it)");
-    let source = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    let located = common::python(
+        "import os, pydicom; print(os.path.join(os.path.dirname(pydicom.__file__), \
+         'data', 'test_files', 'dicomdirtests'))",
+        &[],
+    );
+    let source = PathBuf::from(located.trim());
     assert!(source.join("DICOMDIR").is_file(), "{}", source.display());
     for variant in [
         "DICOMDIR",
@@ -283,43 +273,20 @@ fn write_zip(zip: &Path, members: &[(&str, String)]) {
         args.push(name.to_string());
         args.push(source.clone());
     }
-    let out = Command::new(common::venv_python())
-        .args(["-c", script])
-        .args(&args)
-        .output()
-        .expect("the test venv's Python runs (scripts/test.sh provisions it)");
-    assert!(
-        out.status.success(),
-        "zipfile: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    common::python(script, &args);
 }
 
 /// `hilum info --json ARGS` with its temporary folder in `tmp`: the image
 /// paths (sorted), stderr and the exit code.
 fn info_in(tmp: &Path, args: &[&Path]) -> (Vec<String>, String, Option<i32>) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hilum"))
-        .arg("info")
-        .arg("--json")
-        .args(args)
-        .env("TMPDIR", tmp)
-        .output()
-        .expect("hilum runs");
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    let mut paths: Vec<String> = json
-        .as_array()
-        .map(|a| a.as_slice())
-        .unwrap_or_default()
+    let (images, stderr, code) = run_info(args, Some(tmp));
+    let mut paths: Vec<String> = images
         .iter()
-        .filter(|r| r["type"] == "image")
         .map(|r| r["path"].as_str().unwrap().to_string())
         .collect();
     paths.sort();
-    (
-        paths,
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-        out.status.code(),
-    )
+    (paths, stderr, code)
 }
 
 fn corpus(name: &str) -> String {

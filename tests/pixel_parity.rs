@@ -16,40 +16,15 @@ mod common;
 #[path = "support/dicom_bytes.rs"]
 mod dicom_bytes;
 
-use common::venv_python;
+use common::python;
 
 use std::path::Path;
-use std::process::Command;
 
 use hilum::imaging::pixels::FrameKind;
 use hilum::imaging::{self, LoadOptions, WindowChoice, render_frame};
 use serde_json::Value;
 
 use dicom_bytes::{EXPLICIT_LE, JPEG_BASELINE, el, encapsulated, part10, sop_part, text, us};
-
-/// Runs `script` with the venv's Python; fails the test (naming what to
-/// provision) when it does not succeed.
-fn python(script: &str, args: &[&str]) -> String {
-    let python = venv_python();
-    let out = Command::new(&python)
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot run {} ({e}): run scripts/test.sh, which provisions pydicom, numpy and Pillow",
-                python.display()
-            )
-        });
-    assert!(
-        out.status.success(),
-        "{} failed (pydicom, numpy and Pillow are provisioned by scripts/test.sh): {}",
-        python.display(),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// pydicom's `pixel_array` of `path`: shape and values widened to i64.
 fn pydicom_pixels(path: &Path) -> (Vec<usize>, Vec<i64>) {

@@ -70,12 +70,14 @@ impl Renderer {
     }
 }
 
+/// The name `--renderer` takes.
 impl std::fmt::Display for Renderer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Renderer::Glow => "glow",
-            Renderer::Wgpu => "wgpu",
-        })
+        use clap::ValueEnum;
+        match self.to_possible_value() {
+            Some(value) => f.write_str(value.get_name()),
+            None => write!(f, "{self:?}"),
+        }
     }
 }
 

@@ -49,7 +49,7 @@ pub fn is_zip(path: &Path) -> bool {
         .map(str::to_ascii_lowercase);
     match extension.as_deref() {
         Some("zip") => return path.is_file(),
-        Some("dcm" | "dicom" | "dic") => return false,
+        Some(e) if super::DICOM_EXTENSIONS.contains(&e) => return false,
         _ if super::raster::has_raster_extension(path) => return false,
         _ => {}
     }

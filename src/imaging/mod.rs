@@ -125,7 +125,8 @@ pub fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<Imag
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        if !path.is_dir() && archive::is_zip(path) {
+        let is_dir = path.is_dir();
+        if !is_dir && archive::is_zip(path) {
             match archive::unpack(path) {
                 Ok(root) => {
                     let (inside, more) = expand_paths_marked(&[archive::open_folder(&root)]);
@@ -136,7 +137,7 @@ pub fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<Imag
             }
             continue;
         }
-        let dicomdir = if path.is_dir() {
+        let dicomdir = if is_dir {
             media::find_dicomdir(path)
         } else {
             (media::is_dicomdir(path) && path.is_file()).then(|| path.clone())
@@ -150,13 +151,13 @@ pub fn expand_paths_marked(paths: &[PathBuf]) -> (Vec<(PathBuf, bool)>, Vec<Imag
                 }
                 Err(e) => {
                     errors.push(e);
-                    if !path.is_dir() {
+                    if !is_dir {
                         continue;
                     }
                 }
             }
         }
-        if path.is_dir() {
+        if is_dir {
             for entry in walkdir::WalkDir::new(path).sort_by_file_name() {
                 match entry {
                     Ok(e) if e.file_type().is_file() => {

@@ -169,3 +169,27 @@ pub fn venv_python() -> PathBuf {
         });
     venv.join("bin/python")
 }
+
+/// Runs `script` with the venv's Python; fails the test (naming what to
+/// provision) when it does not succeed.
+pub fn python(script: &str, args: &[&str]) -> String {
+    let python = venv_python();
+    let out = Command::new(&python)
+        .arg("-c")
+        .arg(script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run {} ({e}): run scripts/test.sh, which provisions pydicom, numpy and Pillow",
+                python.display()
+            )
+        });
+    assert!(
+        out.status.success(),
+        "{} failed (pydicom, numpy and Pillow are provisioned by scripts/test.sh): {}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
