@@ -2,9 +2,12 @@
 # (poppler-utils), dsrdump/dcmdump (dcmtk) and dciodvfy (dicom3tools) read
 # the reports back; the viewer's UI tests render headless through Mesa's
 # software renderer, and the smoke run opens a real window under Xvfb with
-# the X libraries winit loads at run time. Installed only when missing, with sudo when not root;
+# the X libraries winit loads at run time. The PACS tests start Orthanc
+# (with its DICOMweb plugin) and dcmtk's servers inside a private network
+# namespace (iproute2 brings its loopback up) and make test certificates
+# with openssl (socat puts TLS in front of Orthanc). Installed only when missing, with sudo when not root;
 # without apt the tests that need them fail and name the package.
-HILUM_TEST_PACKAGES="poppler-utils dcmtk dicom3tools xvfb xauth libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6"
+HILUM_TEST_PACKAGES="poppler-utils dcmtk dicom3tools orthanc orthanc-dicomweb iproute2 openssl socat xvfb xauth libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6"
 
 hilum_missing=""
 for package in $HILUM_TEST_PACKAGES; do

@@ -17,6 +17,7 @@ pub mod cli;
 pub mod error;
 pub mod fonts;
 pub mod imaging;
+pub mod net;
 pub mod output;
 pub mod reports;
 

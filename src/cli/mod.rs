@@ -1,5 +1,6 @@
 //! The command line: one module per subcommand (`info`, `render`,
-//! `classify`, `saliency`, `models`, `bench`, `report`/`anonymize`), the
+//! `classify`, `saliency`, `models`, `bench`, `report`/`anonymize`,
+//! `pacs`), the
 //! arguments they share ([`args`]) and their JSON contracts ([`json`]);
 //! `hilum [PATH...]` opens the viewer when the build has one.
 //!
@@ -12,6 +13,7 @@ pub mod classify;
 pub mod info;
 pub mod json;
 pub mod models;
+pub mod pacs;
 pub mod render;
 pub mod report;
 pub mod saliency;
@@ -104,10 +106,27 @@ pub enum Command {
     Report(Box<report::ReportArgs>),
     /// De-identify DICOM files into a folder (PS3.15 Basic Profile).
     Anonymize(report::AnonymizeArgs),
+    /// Talk to a PACS over DICOMweb or DIMSE: echo, find, get, send, and a
+    /// Store SCP (serve).
+    Pacs(pacs::PacsArgs),
     /// Open the viewer (the same as giving paths with no subcommand).
     View {
         /// Files or folders to open.
         paths: Vec<PathBuf>,
+        /// Open a study from this PACS node (a saved name, a DICOMweb root
+        /// or dicom://AET@host:port), retrieved into the local cache.
+        #[arg(long, value_name = "NODE", requires = "study")]
+        pacs: Option<String>,
+        /// The Study Instance UID to open with `--pacs`.
+        #[arg(long, requires = "pacs")]
+        study: Option<String>,
+        /// Hilum's AE title towards a DIMSE node.
+        #[arg(long)]
+        aet: Option<String>,
+        /// The user name at the node (password: $HILUM_PACS_PASSWORD or a
+        /// prompt).
+        #[arg(long)]
+        user: Option<String>,
         /// Save a PNG of the window here once the first image is shown,
         /// then exit.
         #[arg(long, value_name = "PNG")]
@@ -155,11 +174,31 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Report(args)) => report::run_report(&args),
         Some(Command::Anonymize(args)) => report::run_anonymize(&args),
+        Some(Command::Pacs(args)) => pacs::run_pacs(&args),
         Some(Command::View {
-            paths,
+            mut paths,
+            pacs,
+            study,
+            aet,
+            user,
             screenshot,
             renderer,
-        }) => open_viewer(paths, screenshot, renderer),
+        }) => {
+            if let (Some(node), Some(study)) = (pacs, study) {
+                let peer = pacs::PeerArgs {
+                    node,
+                    aet,
+                    user,
+                    ca_file: None,
+                    timeout: 30,
+                };
+                match pacs::retrieve_to_cache(&peer, &study) {
+                    Ok(dir) => paths.insert(0, dir),
+                    Err(code) => return code,
+                }
+            }
+            open_viewer(paths, screenshot, renderer)
+        }
         None => open_viewer(cli.paths, cli.screenshot, cli.renderer),
     }
 }

@@ -1,0 +1,710 @@
+//! `hilum pacs`: echo, find, get and send against a PACS over DICOMweb or
+//! DIMSE, and a Store SCP that receives studies pushed to Hilum.
+//!
+//! Secrets come only from the environment (`HILUM_PACS_PASSWORD`,
+//! `HILUM_PACS_TOKEN`) or a prompt on the terminal, never from the command
+//! line, and never appear in any output.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use clap::{Args, Subcommand, ValueEnum};
+
+use super::report;
+use crate::net::cache::StudyCache;
+use crate::net::dimse::{self, DimseOptions, ScpOptions};
+use crate::net::node::{NodeBook, SavedNode, check_ae_title};
+use crate::net::web::{self, WebClient};
+use crate::net::{Credentials, InstanceWriter, Level, NetError, Node, QueryKeys, Secret};
+
+/// The calling AE title when neither `--aet` nor the saved node sets one.
+pub const DEFAULT_AET: &str = "HILUM";
+
+/// Arguments of `hilum pacs`.
+#[derive(Debug, Args)]
+pub struct PacsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: PacsCommand,
+}
+
+/// How to reach and log in to a node: shared by every `pacs` command.
+#[derive(Debug, Args, Clone)]
+pub struct PeerArgs {
+    /// A saved node's name, a DICOMweb root (http(s)://host:port/path) or
+    /// a DIMSE peer (dicom://AET@host:port).
+    pub node: String,
+    /// Hilum's AE title towards a DIMSE peer (default: the saved node's,
+    /// else HILUM).
+    #[arg(long)]
+    pub aet: Option<String>,
+    /// User name (else $HILUM_PACS_USER, else the saved node's). The
+    /// password comes from $HILUM_PACS_PASSWORD or a prompt on the
+    /// terminal; a bearer token from $HILUM_PACS_TOKEN.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// PEM file of CA certificates to trust besides the system's (HTTPS).
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+    /// Seconds to wait for the peer to connect or answer.
+    #[arg(long, default_value_t = 30)]
+    pub timeout: u64,
+}
+
+/// How `pacs get` retrieves from a DIMSE peer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum RetrieveMethod {
+    /// C-GET: the instances come back on the same association.
+    #[default]
+    Get,
+    /// C-MOVE to Hilum's own Store SCP (the peer must know Hilum's AE
+    /// title at this host and `--move-port`).
+    Move,
+}
+
+/// The `pacs` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum PacsCommand {
+    /// Check that a node answers (C-ECHO, or a QIDO search for DICOMweb);
+    /// prints the round-trip time.
+    Echo(PeerArgs),
+    /// Search for studies, series or instances.
+    Find(FindArgs),
+    /// Retrieve a study (or one series) into a folder.
+    Get(GetArgs),
+    /// Store files (or folders of them) on a node.
+    Send(SendArgs),
+    /// Receive studies pushed to Hilum (a C-STORE SCP).
+    Serve(ServeArgs),
+    /// List the local study cache as JSON (or clear it).
+    Cache(CacheArgs),
+}
+
+/// Arguments of `hilum pacs cache`.
+#[derive(Debug, Args)]
+pub struct CacheArgs {
+    /// Remove every cached study.
+    #[arg(long)]
+    clear: bool,
+}
+
+/// Arguments of `hilum pacs find`.
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    #[command(flatten)]
+    peer: PeerArgs,
+    /// The level of the matches.
+    #[arg(long, value_enum, default_value_t)]
+    level: Level,
+    /// Study Instance UID.
+    #[arg(long)]
+    study: Option<String>,
+    /// Series Instance UID.
+    #[arg(long)]
+    series: Option<String>,
+    /// Patient ID.
+    #[arg(long)]
+    patient_id: Option<String>,
+    /// Patient's Name, with * and ? as wildcards (e.g. "DOE^J*").
+    #[arg(long)]
+    patient_name: Option<String>,
+    /// Accession Number.
+    #[arg(long)]
+    accession: Option<String>,
+    /// Study Date: YYYYMMDD or YYYYMMDD-YYYYMMDD.
+    #[arg(long)]
+    date: Option<String>,
+    /// Modality (in the study, at study level).
+    #[arg(long)]
+    modality: Option<String>,
+    /// Print the matches as one JSON array (else a table).
+    #[arg(long)]
+    json: bool,
+}
+
+/// Arguments of `hilum pacs get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[command(flatten)]
+    peer: PeerArgs,
+    /// Study Instance UID.
+    #[arg(long)]
+    study: String,
+    /// Only this series of the study.
+    #[arg(long)]
+    series: Option<String>,
+    /// The folder the instances are written into (created if missing).
+    #[arg(long, required_unless_present = "cache")]
+    out: Option<PathBuf>,
+    /// Retrieve into Hilum's study cache instead (what `hilum view --pacs`
+    /// opens), resuming an interrupted retrieval.
+    #[arg(long, conflicts_with = "out")]
+    cache: bool,
+    /// DIMSE only: C-GET (default) or C-MOVE to Hilum.
+    #[arg(long, value_enum, default_value_t)]
+    method: RetrieveMethod,
+    /// DIMSE C-MOVE: the port Hilum's Store SCP listens on (loopback).
+    #[arg(long, default_value_t = 11112)]
+    move_port: u16,
+}
+
+/// Arguments of `hilum pacs send`.
+#[derive(Debug, Args)]
+pub struct SendArgs {
+    #[command(flatten)]
+    peer: PeerArgs,
+    /// DICOM files, or folders searched recursively.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+}
+
+/// Arguments of `hilum pacs serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Hilum's AE title (the called AE title peers must use).
+    #[arg(long, default_value = DEFAULT_AET)]
+    aet: String,
+    /// The port to listen on.
+    #[arg(long, default_value_t = 11112)]
+    port: u16,
+    /// The address to listen on (loopback unless set).
+    #[arg(long, default_value = "127.0.0.1")]
+    bind: std::net::IpAddr,
+    /// A calling AE title allowed to store (repeat for several). No other
+    /// peer is accepted.
+    #[arg(long = "allow", value_name = "AET", required = true)]
+    allow: Vec<String>,
+    /// The folder received instances are written into.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+/// Runs `hilum pacs`; returns the process exit code.
+pub fn run_pacs(args: &PacsArgs) -> i32 {
+    match &args.command {
+        PacsCommand::Echo(peer) => run_echo(peer),
+        PacsCommand::Find(find) => run_find(find),
+        PacsCommand::Get(get) => run_get(get),
+        PacsCommand::Send(send) => run_send(send),
+        PacsCommand::Serve(serve) => run_serve(serve),
+        PacsCommand::Cache(cache) => run_cache(cache),
+    }
+}
+
+fn run_cache(args: &CacheArgs) -> i32 {
+    let Some(cache) = StudyCache::default_location() else {
+        report(&"no data folder for the study cache (set HILUM_DATA_DIR)");
+        return 1;
+    };
+    if args.clear {
+        return match cache.clear() {
+            Ok(n) => {
+                eprintln!(
+                    "hilum: removed {n} cached stud{}",
+                    if n == 1 { "y" } else { "ies" }
+                );
+                0
+            }
+            Err(why) => {
+                report(&why);
+                1
+            }
+        };
+    }
+    let text = serde_json::to_string_pretty(&cache.list()).unwrap_or_else(|_| "[]".into());
+    println!("{text}");
+    0
+}
+
+/// Retrieves a study into the local cache (resuming an interrupted
+/// retrieval; at once when it is cached whole) and returns its folder:
+/// what `hilum view --pacs` opens.
+pub fn retrieve_to_cache(peer: &PeerArgs, study: &str) -> Result<PathBuf, i32> {
+    let Some(cache) = StudyCache::default_location() else {
+        report(&"no data folder for the study cache (set HILUM_DATA_DIR)");
+        return Err(1);
+    };
+    let dir = cache.study_dir(study).map_err(|why| {
+        report(&format!("--study: {why}"));
+        2
+    })?;
+    if cache.is_complete(study) {
+        cache.touch(study);
+        return Ok(dir);
+    }
+    let connected = connect(peer)?;
+    let mut writer = cache.begin(study).map_err(|why| {
+        report(&why);
+        1
+    })?;
+    let result = match &connected {
+        Peer::Web(client) => web::retrieve(client, study, None, &mut writer, &mut |state, _| {
+            if Some(state.received) == state.expected {
+                eprintln!(
+                    "hilum: series {}/{} retrieved",
+                    state.series_index + 1,
+                    state.series_count
+                );
+            }
+        }),
+        Peer::Dimse(node, options) => {
+            dimse::get(node, options, study, None, &mut writer, &mut |_, _| {})
+        }
+    };
+    match result {
+        Ok(()) if writer.written().is_empty() && count_instances(&dir) == 0 => {
+            report(&format!("{}: the study holds no instances", peer.node));
+            Err(1)
+        }
+        Ok(()) => {
+            if let Err(why) = cache.finish(study) {
+                report(&why);
+            }
+            Ok(dir)
+        }
+        Err(e) => {
+            report(&e);
+            eprintln!(
+                "hilum: the study stays in the cache marked incomplete; the same command resumes it"
+            );
+            Err(1)
+        }
+    }
+}
+
+/// The `.dcm` files in `dir`.
+fn count_instances(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "dcm"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// A peer ready to talk to.
+enum Peer {
+    Web(WebClient),
+    Dimse(crate::net::DimseNode, DimseOptions),
+}
+
+/// Resolves the node and the credentials; reports and returns the exit
+/// code on failure.
+fn connect(args: &PeerArgs) -> Result<Peer, i32> {
+    let book = match NodeBook::default_path().map(|p| NodeBook::load(&p)) {
+        Some(Ok(book)) => book,
+        Some(Err(e)) => {
+            report(&e);
+            return Err(2);
+        }
+        None => NodeBook::default(),
+    };
+    let (node, saved) = Node::resolve(&args.node, &book).map_err(|e| {
+        report(&e);
+        2
+    })?;
+    let credentials = credentials(args, &saved);
+    let timeout = Duration::from_secs(args.timeout.max(1));
+    match node {
+        Node::Web(mut web) => {
+            if let Some(ca) = &args.ca_file {
+                web.ca_file = Some(ca.clone());
+            }
+            WebClient::new(&web, &credentials, timeout)
+                .map(Peer::Web)
+                .map_err(|e| {
+                    report(&e);
+                    1
+                })
+        }
+        Node::Dimse(dimse) => {
+            let aet = args
+                .aet
+                .clone()
+                .or(saved.aet.clone())
+                .unwrap_or_else(|| DEFAULT_AET.to_string());
+            let calling_aet = check_ae_title(&aet).map_err(|why| {
+                report(&format!("--aet: {why}"));
+                2
+            })?;
+            Ok(Peer::Dimse(
+                dimse,
+                DimseOptions {
+                    calling_aet,
+                    credentials,
+                    timeout,
+                },
+            ))
+        }
+    }
+}
+
+/// The credentials: `--user`, `$HILUM_PACS_USER` or the saved node's user
+/// with `$HILUM_PACS_PASSWORD` (or a prompt when on a terminal), and
+/// `$HILUM_PACS_TOKEN`.
+fn credentials(args: &PeerArgs, saved: &SavedNode) -> Credentials {
+    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let user = args
+        .user
+        .clone()
+        .or_else(|| from_env("HILUM_PACS_USER"))
+        .or(saved.user.clone());
+    let token = from_env("HILUM_PACS_TOKEN").map(Secret::new);
+    let mut password = from_env("HILUM_PACS_PASSWORD").map(Secret::new);
+    if let Some(user) = &user
+        && password.is_none()
+        && token.is_none()
+        && std::io::stdin().is_terminal()
+    {
+        password = rpassword::prompt_password(format!("Password for {user} at {}: ", args.node))
+            .ok()
+            .map(Secret::new);
+    }
+    Credentials {
+        user,
+        password,
+        token,
+    }
+}
+
+/// Reports `err` and returns the exit code 1.
+fn failed(err: &NetError) -> i32 {
+    report(err);
+    1
+}
+
+fn run_echo(args: &PeerArgs) -> i32 {
+    let peer = match connect(args) {
+        Ok(peer) => peer,
+        Err(code) => return code,
+    };
+    let result = match &peer {
+        Peer::Web(client) => {
+            let start = Instant::now();
+            web::search(client, &QueryKeys::default()).map(|_| start.elapsed())
+        }
+        Peer::Dimse(node, options) => dimse::echo(node, options),
+    };
+    match result {
+        Ok(elapsed) => {
+            println!(
+                "{}: answered in {:.1} ms",
+                args.node,
+                elapsed.as_secs_f64() * 1000.0
+            );
+            0
+        }
+        Err(e) => failed(&e),
+    }
+}
+
+fn run_find(args: &FindArgs) -> i32 {
+    let keys = QueryKeys {
+        level: args.level,
+        study_uid: args.study.clone(),
+        series_uid: args.series.clone(),
+        patient_id: args.patient_id.clone(),
+        patient_name: args.patient_name.clone(),
+        accession: args.accession.clone(),
+        date: args.date.clone(),
+        modality: args.modality.clone(),
+    };
+    if let Err(why) = keys.validate() {
+        report(&why);
+        return 2;
+    }
+    let peer = match connect(&args.peer) {
+        Ok(peer) => peer,
+        Err(code) => return code,
+    };
+    let rows = match &peer {
+        Peer::Web(client) => web::search(client, &keys),
+        Peer::Dimse(node, options) => dimse::find(node, options, &keys),
+    };
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => return failed(&e),
+    };
+    if args.json {
+        let text = serde_json::to_string_pretty(&rows).unwrap_or_else(|_| "[]".into());
+        println!("{text}");
+    } else {
+        print_table(&rows);
+    }
+    0
+}
+
+/// The rows as an aligned text table (the first keys of each row).
+fn print_table(rows: &[crate::net::Row]) {
+    let Some(first) = rows.first() else {
+        println!("no matches");
+        return;
+    };
+    let keys: Vec<&String> = first.keys().take(8).collect();
+    let cell = |row: &crate::net::Row, key: &str| match row.get(key) {
+        Some(serde_json::Value::String(text)) => text.clone(),
+        Some(serde_json::Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    };
+    let widths: Vec<usize> = keys
+        .iter()
+        .map(|k| {
+            rows.iter()
+                .map(|r| cell(r, k).chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(k.len())
+                .min(40)
+        })
+        .collect();
+    let line = |values: Vec<String>| {
+        values
+            .iter()
+            .zip(&widths)
+            .map(|(v, w)| format!("{:<w$}", v.chars().take(*w).collect::<String>()))
+            .collect::<Vec<_>>()
+            .join("  ")
+    };
+    println!("{}", line(keys.iter().map(|k| k.to_string()).collect()));
+    for row in rows {
+        println!("{}", line(keys.iter().map(|k| cell(row, k)).collect()));
+    }
+}
+
+fn run_get(args: &GetArgs) -> i32 {
+    let Some(out) = &args.out else {
+        let start = Instant::now();
+        return match retrieve_to_cache(&args.peer, &args.study) {
+            Ok(dir) => {
+                let instances = count_instances(&dir);
+                let bytes = std::fs::read_dir(&dir)
+                    .map(|entries| {
+                        entries
+                            .flatten()
+                            .filter_map(|e| e.metadata().ok())
+                            .map(|m| m.len())
+                            .sum()
+                    })
+                    .unwrap_or(0);
+                let summary = crate::net::RetrieveSummary {
+                    instances,
+                    bytes,
+                    seconds: start.elapsed().as_secs_f64(),
+                };
+                eprintln!("hilum: cached in {}", dir.display());
+                println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+                0
+            }
+            Err(code) => code,
+        };
+    };
+    let peer = match connect(&args.peer) {
+        Ok(peer) => peer,
+        Err(code) => return code,
+    };
+    let mut writer = match InstanceWriter::new(out) {
+        Ok(writer) => writer,
+        Err(why) => {
+            report(&why);
+            return 1;
+        }
+    };
+    let start = Instant::now();
+    let verbose = std::io::stderr().is_terminal();
+    let result = match &peer {
+        Peer::Web(client) => {
+            if args.method == RetrieveMethod::Move {
+                report(
+                    &"--method move is for DIMSE peers (dicom://...); DICOMweb retrieves by WADO-RS",
+                );
+                return 2;
+            }
+            web::retrieve(
+                client,
+                &args.study,
+                args.series.as_deref(),
+                &mut writer,
+                &mut |state, _| {
+                    let expected = state
+                        .expected
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "?".into());
+                    if verbose || Some(state.received) == state.expected {
+                        eprintln!(
+                            "hilum: series {}/{}: {}/{} instances",
+                            state.series_index + 1,
+                            state.series_count,
+                            state.received,
+                            expected
+                        );
+                    }
+                },
+            )
+        }
+        Peer::Dimse(node, options) => {
+            let mut progress =
+                |state: dimse::GetProgress, _: &crate::net::store::StoredInstance| {
+                    if verbose {
+                        let remaining = state
+                            .remaining
+                            .map(|n| n.to_string())
+                            .unwrap_or_else(|| "?".into());
+                        eprintln!("hilum: {} received, {remaining} remaining", state.completed);
+                    }
+                };
+            match args.method {
+                RetrieveMethod::Get => dimse::get(
+                    node,
+                    options,
+                    &args.study,
+                    args.series.as_deref(),
+                    &mut writer,
+                    &mut progress,
+                ),
+                RetrieveMethod::Move => dimse::move_to_self(
+                    node,
+                    options,
+                    &args.study,
+                    args.series.as_deref(),
+                    args.move_port,
+                    &mut writer,
+                    &mut progress,
+                ),
+            }
+        }
+    };
+    let summary = writer.summary(start.elapsed().as_secs_f64());
+    if let Err(e) = result {
+        eprintln!(
+            "hilum: {} instance(s) written to {} before the failure",
+            summary.instances,
+            out.display()
+        );
+        return failed(&e);
+    }
+    if summary.instances == 0 && count_instances(out) == 0 {
+        report(&format!("{}: the study holds no instances", args.peer.node));
+        return 1;
+    }
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+    0
+}
+
+/// The files under `paths` (folders searched recursively, hidden files
+/// and DICOMDIR indexes left out), sorted per folder.
+fn files_under(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if !path.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        for entry in walkdir::WalkDir::new(path)
+            .sort_by_file_name()
+            .into_iter()
+            .flatten()
+        {
+            let name = entry.file_name().to_string_lossy();
+            if entry.file_type().is_file()
+                && !name.starts_with('.')
+                && !name.eq_ignore_ascii_case("DICOMDIR")
+            {
+                files.push(entry.into_path());
+            }
+        }
+    }
+    files
+}
+
+fn run_send(args: &SendArgs) -> i32 {
+    let files = files_under(&args.paths);
+    if files.is_empty() {
+        report(&"no files to send");
+        return 2;
+    }
+    let peer = match connect(&args.peer) {
+        Ok(peer) => peer,
+        Err(code) => return code,
+    };
+    let (mut stored, mut refused) = (0usize, 0usize);
+    let mut tell = |path: &Path, outcome: Result<(), String>| {
+        let mut out = std::io::stdout().lock();
+        match outcome {
+            Ok(()) => {
+                stored += 1;
+                let _ = writeln!(out, "stored {}", path.display());
+            }
+            Err(why) => {
+                refused += 1;
+                let _ = writeln!(out, "failed {}: {why}", path.display());
+            }
+        }
+    };
+    let result = match &peer {
+        Peer::Web(client) => web::send(client, &files, &mut tell),
+        Peer::Dimse(node, options) => dimse::store(node, options, &files, &mut tell),
+    };
+    if let Err(e) = result {
+        return failed(&e);
+    }
+    eprintln!(
+        "hilum: {stored} stored, {refused} failed, of {} file(s)",
+        files.len()
+    );
+    if refused == 0 && stored == files.len() {
+        0
+    } else {
+        1
+    }
+}
+
+fn run_serve(args: &ServeArgs) -> i32 {
+    let aet = match check_ae_title(&args.aet) {
+        Ok(aet) => aet,
+        Err(why) => {
+            report(&format!("--aet: {why}"));
+            return 2;
+        }
+    };
+    let mut allowed = Vec::new();
+    for calling in &args.allow {
+        match check_ae_title(calling) {
+            Ok(aet) => allowed.push(aet),
+            Err(why) => {
+                report(&format!("--allow: {why}"));
+                return 2;
+            }
+        }
+    }
+    let mut writer = match InstanceWriter::new(&args.out) {
+        Ok(writer) => writer,
+        Err(why) => {
+            report(&why);
+            return 1;
+        }
+    };
+    let options = ScpOptions {
+        aet,
+        bind: std::net::SocketAddr::new(args.bind, args.port),
+        allowed_calling_aets: allowed,
+    };
+    eprintln!(
+        "hilum: Store SCP {} listening on {}, writing to {}",
+        options.aet,
+        options.bind,
+        args.out.display()
+    );
+    let stop = Arc::new(AtomicBool::new(false));
+    let result = dimse::serve(&options, &mut writer, stop, &mut |stored| {
+        println!("received {}", stored.path.display());
+    });
+    match result {
+        Ok(()) => 0,
+        Err(e) => failed(&e),
+    }
+}
