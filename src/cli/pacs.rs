@@ -700,8 +700,29 @@ fn run_serve(args: &ServeArgs) -> i32 {
         args.out.display()
     );
     let stop = Arc::new(AtomicBool::new(false));
-    let result = dimse::serve(&options, &mut writer, stop, &mut |stored| {
-        println!("received {}", stored.path.display());
+    // Received names are shown with `{:?}`, so control characters from a
+    // peer cannot reach the terminal as they are.
+    let result = dimse::serve_with_events(&options, &mut writer, stop, &mut |event| match event {
+        dimse::ScpEvent::Stored(stored) => println!("received {}", stored.path.display()),
+        dimse::ScpEvent::StoreFailed {
+            calling_aet,
+            sop_instance_uid,
+            reason,
+        } => eprintln!(
+            "hilum: from {calling_aet:?}: instance {sop_instance_uid:?} not kept: {reason}"
+        ),
+        dimse::ScpEvent::Refused {
+            calling_aet,
+            reason,
+        } => {
+            eprintln!("hilum: refused an association from {calling_aet:?}: {reason}")
+        }
+        dimse::ScpEvent::Failed {
+            calling_aet,
+            reason,
+        } => {
+            eprintln!("hilum: association with {calling_aet:?} failed: {reason}")
+        }
     });
     match result {
         Ok(()) => 0,

@@ -1,7 +1,8 @@
 //! PACS: Hilum against a real Orthanc over DICOMweb and DIMSE (echo, find,
 //! get by WADO-RS, C-GET and C-MOVE, send by STOW-RS and C-STORE), with
 //! authentication on; TLS with an unknown and a configured CA; and peers
-//! that break the protocol (a fake HTTP server). Retrieved instances must
+//! that break the protocol (a fake HTTP server); `hilum pacs serve` fed by
+//! dcmtk's `storescu`. Retrieved instances must
 //! decode to exactly the pixels of the originals and keep their transfer
 //! syntax, compressed ones included.
 
@@ -12,6 +13,7 @@ mod dicomweb;
 mod dimse_orthanc;
 mod faults;
 mod orthanc;
+mod serve;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
