@@ -12,6 +12,8 @@
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 source scripts/test-packages.sh
+# Orthanc and ip live in sbin, which a non-login PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 status=0
 echo "hilum: tests of the CLI-only build (--no-default-features)" >&2
 # The PACS tests start servers (Orthanc, dcmtk) that listen on every
