@@ -19,6 +19,7 @@ pub mod export;
 pub mod heatmap;
 pub mod jobs;
 pub mod loader;
+pub mod pacs;
 pub mod settings;
 pub mod shortcuts;
 pub mod state;
@@ -56,6 +57,22 @@ pub struct ViewerOptions {
     pub screenshot: Option<PathBuf>,
     /// The graphics backend that draws the window.
     pub renderer: crate::cli::Renderer,
+    /// A PACS study to open (streamed in as it arrives).
+    pub pacs: Option<PacsLaunch>,
+}
+
+/// A study to open from a PACS at launch (`hilum view --pacs`).
+#[derive(Debug, Clone, Default)]
+pub struct PacsLaunch {
+    /// The node: a saved name or a URL.
+    pub node: String,
+    /// The Study Instance UID.
+    pub study: String,
+    /// Hilum's AE title for a DIMSE node.
+    pub aet: Option<String>,
+    /// The user name (the password comes from the environment or the
+    /// PACS window).
+    pub user: Option<String>,
 }
 
 /// The bundled sample, looked for next to the executable (and its parents)
@@ -278,7 +295,8 @@ impl eframe::App for HilumApp {
 pub fn run(options: ViewerOptions) -> i32 {
     let started = Instant::now();
     let renderer = options.renderer;
-    let paths = if options.paths.is_empty() {
+    let pacs = options.pacs.clone();
+    let paths = if options.paths.is_empty() && pacs.is_none() {
         match sample_image() {
             Some(p) => vec![p],
             None => {
@@ -333,6 +351,16 @@ pub fn run(options: ViewerOptions) -> i32 {
             let mut viewer = shipped_viewer(settings);
             if let Some(job) = early {
                 viewer.adopt_load(&paths, job);
+            }
+            if let Some(launch) = pacs {
+                let ctx = cc.egui_ctx.clone();
+                viewer.pacs.node = launch.node;
+                viewer.pacs.aet = launch.aet.unwrap_or_default();
+                viewer.pacs.user = launch.user.unwrap_or_default();
+                viewer.pacs.open = true;
+                viewer
+                    .pacs
+                    .open_study(&launch.study, move || ctx.request_repaint());
             }
             trace.mark("viewer built");
             Ok(Box::new(HilumApp {

@@ -41,6 +41,8 @@ pub struct SeriesEntry {
     pub patient: String,
     /// Study, for grouping.
     pub study: String,
+    /// The Study Instance UID (empty when the files have none).
+    pub study_uid: String,
     /// Series number, description and modality in words.
     pub label: String,
     /// Images and frames in reading order.
@@ -183,6 +185,7 @@ impl Library {
                         key,
                         patient: patient_label.clone(),
                         study: study_label.clone(),
+                        study_uid: study.study_instance_uid.clone(),
                         label: label.trim().to_string(),
                         stack,
                         instances: series.instances.len(),

@@ -114,7 +114,8 @@ pub enum Command {
         /// Files or folders to open.
         paths: Vec<PathBuf>,
         /// Open a study from this PACS node (a saved name, a DICOMweb root
-        /// or dicom://AET@host:port), retrieved into the local cache.
+        /// or dicom://AET@host:port): the window opens at once and the
+        /// study's images appear as they arrive in the local cache.
         #[arg(long, value_name = "NODE", requires = "study")]
         pacs: Option<String>,
         /// The Study Instance UID to open with `--pacs`.
@@ -142,20 +143,50 @@ fn report(err: &dyn std::fmt::Display) {
     eprintln!("hilum: {err}");
 }
 
-/// Opens the viewer on `paths`; returns the process exit code.
+/// A PACS study to open at launch (`hilum view --pacs NODE --study UID`).
+#[derive(Debug, Clone)]
+pub struct PacsLaunch {
+    /// The node.
+    pub node: String,
+    /// The Study Instance UID.
+    pub study: String,
+    /// Hilum's AE title for a DIMSE node.
+    pub aet: Option<String>,
+    /// The user name.
+    pub user: Option<String>,
+}
+
+/// Opens the viewer on `paths` (and a PACS study); returns the process
+/// exit code.
 #[cfg(feature = "viewer")]
-fn open_viewer(paths: Vec<PathBuf>, screenshot: Option<PathBuf>, renderer: Renderer) -> i32 {
+fn open_viewer(
+    paths: Vec<PathBuf>,
+    screenshot: Option<PathBuf>,
+    renderer: Renderer,
+    pacs: Option<PacsLaunch>,
+) -> i32 {
     crate::app::run(crate::app::ViewerOptions {
         paths,
         screenshot,
         renderer,
+        pacs: pacs.map(|launch| crate::app::PacsLaunch {
+            node: launch.node,
+            study: launch.study,
+            aet: launch.aet,
+            user: launch.user,
+        }),
     })
 }
 
 /// Without the `viewer` feature there is nothing to open: say so and how to
 /// get it, with the exit code of a usage error.
 #[cfg(not(feature = "viewer"))]
-fn open_viewer(_paths: Vec<PathBuf>, _screenshot: Option<PathBuf>, _renderer: Renderer) -> i32 {
+fn open_viewer(
+    _paths: Vec<PathBuf>,
+    _screenshot: Option<PathBuf>,
+    _renderer: Renderer,
+    _pacs: Option<PacsLaunch>,
+) -> i32 {
     report(
         &"this build has no viewer; rebuild with the `viewer` feature \
           (cargo build --features viewer), or see `hilum --help` for the commands",
@@ -176,7 +207,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Anonymize(args)) => report::run_anonymize(&args),
         Some(Command::Pacs(args)) => pacs::run_pacs(&args),
         Some(Command::View {
-            mut paths,
+            paths,
             pacs,
             study,
             aet,
@@ -184,21 +215,14 @@ pub fn run(cli: Cli) -> i32 {
             screenshot,
             renderer,
         }) => {
-            if let (Some(node), Some(study)) = (pacs, study) {
-                let peer = pacs::PeerArgs {
-                    node,
-                    aet,
-                    user,
-                    ca_file: None,
-                    timeout: 30,
-                };
-                match pacs::retrieve_to_cache(&peer, &study) {
-                    Ok(dir) => paths.insert(0, dir),
-                    Err(code) => return code,
-                }
-            }
-            open_viewer(paths, screenshot, renderer)
+            let pacs = pacs.zip(study).map(|(node, study)| PacsLaunch {
+                node,
+                study,
+                aet,
+                user,
+            });
+            open_viewer(paths, screenshot, renderer, pacs)
         }
-        None => open_viewer(cli.paths, cli.screenshot, cli.renderer),
+        None => open_viewer(cli.paths, cli.screenshot, cli.renderer, None),
     }
 }

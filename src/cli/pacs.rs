@@ -1,5 +1,6 @@
 //! `hilum pacs`: echo, find, get and send against a PACS over DICOMweb or
-//! DIMSE, and a Store SCP that receives studies pushed to Hilum.
+//! DIMSE (through `net::Session`), a Store SCP that receives studies
+//! pushed to Hilum, and the study cache.
 //!
 //! Secrets come only from the environment (`HILUM_PACS_PASSWORD`,
 //! `HILUM_PACS_TOKEN`) or a prompt on the terminal, never from the command
@@ -15,10 +16,12 @@ use clap::{Args, Subcommand, ValueEnum};
 
 use super::report;
 use crate::net::cache::StudyCache;
-use crate::net::dimse::{self, DimseOptions, ScpOptions};
+use crate::net::dimse::{self, ScpOptions};
 use crate::net::node::{NodeBook, SavedNode, check_ae_title};
-use crate::net::web::{self, WebClient};
-use crate::net::{Credentials, InstanceWriter, Level, NetError, Node, QueryKeys, Secret};
+use crate::net::session::count_instances;
+use crate::net::{
+    Credentials, DimseMethod, InstanceWriter, Level, NetError, Node, QueryKeys, Secret, Session,
+};
 
 /// The calling AE title when neither `--aet` nor the saved node sets one.
 pub const DEFAULT_AET: &str = "HILUM";
@@ -139,8 +142,8 @@ pub struct GetArgs {
     /// The folder the instances are written into (created if missing).
     #[arg(long, required_unless_present = "cache")]
     out: Option<PathBuf>,
-    /// Retrieve into Hilum's study cache instead (what `hilum view --pacs`
-    /// opens), resuming an interrupted retrieval.
+    /// Retrieve into Hilum's study cache instead (where the viewer opens
+    /// PACS studies from), resuming an interrupted retrieval.
     #[arg(long, conflicts_with = "out")]
     cache: bool,
     /// DIMSE only: C-GET (default) or C-MOVE to Hilum.
@@ -220,82 +223,42 @@ fn run_cache(args: &CacheArgs) -> i32 {
 }
 
 /// Retrieves a study into the local cache (resuming an interrupted
-/// retrieval; at once when it is cached whole) and returns its folder:
-/// what `hilum view --pacs` opens.
+/// retrieval; at once when it is cached whole) and returns its folder
+/// (`hilum pacs get --cache`; the viewer does the same from its PACS
+/// window and `hilum view --pacs`).
 pub fn retrieve_to_cache(peer: &PeerArgs, study: &str) -> Result<PathBuf, i32> {
     let Some(cache) = StudyCache::default_location() else {
         report(&"no data folder for the study cache (set HILUM_DATA_DIR)");
         return Err(1);
     };
-    let dir = cache.study_dir(study).map_err(|why| {
+    if let Err(why) = cache.study_dir(study) {
         report(&format!("--study: {why}"));
-        2
-    })?;
+        return Err(2);
+    }
     if cache.is_complete(study) {
         cache.touch(study);
-        return Ok(dir);
+        return cache.study_dir(study).map_err(|_| 2);
     }
-    let connected = connect(peer)?;
-    let mut writer = cache.begin(study).map_err(|why| {
-        report(&why);
+    let session = connect(peer)?;
+    let result = session.retrieve_to_cache(&cache, study, &mut |progress, _| {
+        if progress.expected == Some(progress.received)
+            && let Some((index, count)) = progress.series
+        {
+            eprintln!("hilum: series {}/{count} retrieved", index + 1);
+        }
+    });
+    result.map_err(|e| {
+        report(&e);
+        eprintln!(
+            "hilum: the study stays in the cache marked incomplete; the same command resumes it"
+        );
         1
-    })?;
-    let result = match &connected {
-        Peer::Web(client) => web::retrieve(client, study, None, &mut writer, &mut |state, _| {
-            if Some(state.received) == state.expected {
-                eprintln!(
-                    "hilum: series {}/{} retrieved",
-                    state.series_index + 1,
-                    state.series_count
-                );
-            }
-        }),
-        Peer::Dimse(node, options) => {
-            dimse::get(node, options, study, None, &mut writer, &mut |_, _| {})
-        }
-    };
-    match result {
-        Ok(()) if writer.written().is_empty() && count_instances(&dir) == 0 => {
-            report(&format!("{}: the study holds no instances", peer.node));
-            Err(1)
-        }
-        Ok(()) => {
-            if let Err(why) = cache.finish(study) {
-                report(&why);
-            }
-            Ok(dir)
-        }
-        Err(e) => {
-            report(&e);
-            eprintln!(
-                "hilum: the study stays in the cache marked incomplete; the same command resumes it"
-            );
-            Err(1)
-        }
-    }
+    })
 }
 
-/// The `.dcm` files in `dir`.
-fn count_instances(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "dcm"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
-/// A peer ready to talk to.
-enum Peer {
-    Web(WebClient),
-    Dimse(crate::net::DimseNode, DimseOptions),
-}
-
-/// Resolves the node and the credentials; reports and returns the exit
-/// code on failure.
-fn connect(args: &PeerArgs) -> Result<Peer, i32> {
+/// Resolves the node and the credentials into a session; reports and
+/// returns the exit code on failure.
+fn connect(args: &PeerArgs) -> Result<Session, i32> {
     let book = match NodeBook::default_path().map(|p| NodeBook::load(&p)) {
         Some(Ok(book)) => book,
         Some(Err(e)) => {
@@ -304,44 +267,28 @@ fn connect(args: &PeerArgs) -> Result<Peer, i32> {
         }
         None => NodeBook::default(),
     };
-    let (node, saved) = Node::resolve(&args.node, &book).map_err(|e| {
+    let (mut node, saved) = Node::resolve(&args.node, &book).map_err(|e| {
         report(&e);
+        2
+    })?;
+    if let (Node::Web(web), Some(ca)) = (&mut node, &args.ca_file) {
+        web.ca_file = Some(ca.clone());
+    }
+    let aet = args
+        .aet
+        .clone()
+        .or(saved.aet.clone())
+        .unwrap_or_else(|| DEFAULT_AET.to_string());
+    let calling_aet = check_ae_title(&aet).map_err(|why| {
+        report(&format!("--aet: {why}"));
         2
     })?;
     let credentials = credentials(args, &saved);
     let timeout = Duration::from_secs(args.timeout.max(1));
-    match node {
-        Node::Web(mut web) => {
-            if let Some(ca) = &args.ca_file {
-                web.ca_file = Some(ca.clone());
-            }
-            WebClient::new(&web, &credentials, timeout)
-                .map(Peer::Web)
-                .map_err(|e| {
-                    report(&e);
-                    1
-                })
-        }
-        Node::Dimse(dimse) => {
-            let aet = args
-                .aet
-                .clone()
-                .or(saved.aet.clone())
-                .unwrap_or_else(|| DEFAULT_AET.to_string());
-            let calling_aet = check_ae_title(&aet).map_err(|why| {
-                report(&format!("--aet: {why}"));
-                2
-            })?;
-            Ok(Peer::Dimse(
-                dimse,
-                DimseOptions {
-                    calling_aet,
-                    credentials,
-                    timeout,
-                },
-            ))
-        }
-    }
+    Session::new(&node, credentials, &calling_aet, timeout).map_err(|e| {
+        report(&e);
+        1
+    })
 }
 
 /// The credentials: `--user`, `$HILUM_PACS_USER` or the saved node's user
@@ -379,18 +326,11 @@ fn failed(err: &NetError) -> i32 {
 }
 
 fn run_echo(args: &PeerArgs) -> i32 {
-    let peer = match connect(args) {
-        Ok(peer) => peer,
+    let session = match connect(args) {
+        Ok(session) => session,
         Err(code) => return code,
     };
-    let result = match &peer {
-        Peer::Web(client) => {
-            let start = Instant::now();
-            web::search(client, &QueryKeys::default()).map(|_| start.elapsed())
-        }
-        Peer::Dimse(node, options) => dimse::echo(node, options),
-    };
-    match result {
+    match session.echo() {
         Ok(elapsed) => {
             println!(
                 "{}: answered in {:.1} ms",
@@ -418,15 +358,11 @@ fn run_find(args: &FindArgs) -> i32 {
         report(&why);
         return 2;
     }
-    let peer = match connect(&args.peer) {
-        Ok(peer) => peer,
+    let session = match connect(&args.peer) {
+        Ok(session) => session,
         Err(code) => return code,
     };
-    let rows = match &peer {
-        Peer::Web(client) => web::search(client, &keys),
-        Peer::Dimse(node, options) => dimse::find(node, options, &keys),
-    };
-    let rows = match rows {
+    let rows = match session.find(&keys) {
         Ok(rows) => rows,
         Err(e) => return failed(&e),
     };
@@ -503,8 +439,18 @@ fn run_get(args: &GetArgs) -> i32 {
             Err(code) => code,
         };
     };
-    let peer = match connect(&args.peer) {
-        Ok(peer) => peer,
+    let method = match (args.method, args.peer.node.starts_with("http")) {
+        (RetrieveMethod::Move, true) => {
+            report(
+                &"--method move is for DIMSE peers (dicom://...); DICOMweb retrieves by WADO-RS",
+            );
+            return 2;
+        }
+        (RetrieveMethod::Move, false) => DimseMethod::Move(args.move_port),
+        (RetrieveMethod::Get, _) => DimseMethod::Get,
+    };
+    let session = match connect(&args.peer) {
+        Ok(session) => session,
         Err(code) => return code,
     };
     let mut writer = match InstanceWriter::new(out) {
@@ -516,68 +462,29 @@ fn run_get(args: &GetArgs) -> i32 {
     };
     let start = Instant::now();
     let verbose = std::io::stderr().is_terminal();
-    let result = match &peer {
-        Peer::Web(client) => {
-            if args.method == RetrieveMethod::Move {
-                report(
-                    &"--method move is for DIMSE peers (dicom://...); DICOMweb retrieves by WADO-RS",
-                );
-                return 2;
+    let result = session.retrieve(
+        &args.study,
+        args.series.as_deref(),
+        method,
+        &mut writer,
+        &mut |progress, _| {
+            let expected = progress
+                .expected
+                .map_or_else(|| "?".to_string(), |n| n.to_string());
+            let series_done =
+                progress.series.is_some() && progress.expected == Some(progress.received);
+            if verbose || series_done {
+                match progress.series {
+                    Some((index, count)) => eprintln!(
+                        "hilum: series {}/{count}: {}/{expected} instances",
+                        index + 1,
+                        progress.received
+                    ),
+                    None => eprintln!("hilum: {}/{expected} instances", progress.received),
+                }
             }
-            web::retrieve(
-                client,
-                &args.study,
-                args.series.as_deref(),
-                &mut writer,
-                &mut |state, _| {
-                    let expected = state
-                        .expected
-                        .map(|n| n.to_string())
-                        .unwrap_or_else(|| "?".into());
-                    if verbose || Some(state.received) == state.expected {
-                        eprintln!(
-                            "hilum: series {}/{}: {}/{} instances",
-                            state.series_index + 1,
-                            state.series_count,
-                            state.received,
-                            expected
-                        );
-                    }
-                },
-            )
-        }
-        Peer::Dimse(node, options) => {
-            let mut progress =
-                |state: dimse::GetProgress, _: &crate::net::store::StoredInstance| {
-                    if verbose {
-                        let remaining = state
-                            .remaining
-                            .map(|n| n.to_string())
-                            .unwrap_or_else(|| "?".into());
-                        eprintln!("hilum: {} received, {remaining} remaining", state.completed);
-                    }
-                };
-            match args.method {
-                RetrieveMethod::Get => dimse::get(
-                    node,
-                    options,
-                    &args.study,
-                    args.series.as_deref(),
-                    &mut writer,
-                    &mut progress,
-                ),
-                RetrieveMethod::Move => dimse::move_to_self(
-                    node,
-                    options,
-                    &args.study,
-                    args.series.as_deref(),
-                    args.move_port,
-                    &mut writer,
-                    &mut progress,
-                ),
-            }
-        }
-    };
+        },
+    );
     let summary = writer.summary(start.elapsed().as_secs_f64());
     if let Err(e) = result {
         eprintln!(
@@ -627,8 +534,8 @@ fn run_send(args: &SendArgs) -> i32 {
         report(&"no files to send");
         return 2;
     }
-    let peer = match connect(&args.peer) {
-        Ok(peer) => peer,
+    let session = match connect(&args.peer) {
+        Ok(session) => session,
         Err(code) => return code,
     };
     let (mut stored, mut refused) = (0usize, 0usize);
@@ -645,10 +552,7 @@ fn run_send(args: &SendArgs) -> i32 {
             }
         }
     };
-    let result = match &peer {
-        Peer::Web(client) => web::send(client, &files, &mut tell),
-        Peer::Dimse(node, options) => dimse::store(node, options, &files, &mut tell),
-    };
+    let result = session.send(&files, &mut tell);
     if let Err(e) = result {
         return failed(&e);
     }

@@ -13,6 +13,7 @@ pub mod error;
 pub mod node;
 pub mod query;
 pub mod secret;
+pub mod session;
 pub mod store;
 pub mod web;
 
@@ -20,4 +21,5 @@ pub use self::error::{NetError, NetErrorKind, NetResult};
 pub use self::node::{DimseNode, Node, WebNode};
 pub use self::query::{Level, QueryKeys, Row};
 pub use self::secret::{Credentials, Secret};
+pub use self::session::{DimseMethod, Progress, Session};
 pub use self::store::{InstanceWriter, RetrieveSummary};

@@ -53,6 +53,9 @@ impl Viewer {
                     if ui.button("Open folder…").clicked() {
                         self.open_dialog(true);
                     }
+                    if ui.button("Open from PACS…").clicked() {
+                        self.pacs.open = true;
+                    }
                     if ui.button("Export…").clicked() {
                         self.export.open = true;
                     }

@@ -24,6 +24,7 @@ use super::export::ExportDialog;
 use super::heatmap::{HeatmapKey, Heatmaps};
 use super::jobs::{JobResult, JobState, Jobs};
 use super::loader::{LoadEvent, LoadJob};
+use super::pacs::PacsPanel;
 use super::settings::Settings;
 use super::shortcuts;
 use super::state::{Library, StackEntry, ViewportState};
@@ -33,6 +34,7 @@ use super::window_cache::WindowCache;
 
 mod actions;
 mod menus;
+mod pacs_window;
 mod panels;
 mod windows;
 
@@ -88,6 +90,10 @@ pub struct Viewer {
     auto_window: Option<AutoWindow>,
     /// The AI starts once the first image is on screen.
     ai_deferred: bool,
+    /// The PACS window: search, retrieval, priors.
+    pub pacs: PacsPanel,
+    /// A study (from the PACS) to put in a viewport once it is loaded.
+    pending_focus: Option<(String, usize)>,
 }
 
 /// An auto-window (1st–99th percentile) being computed for what viewport
@@ -133,6 +139,8 @@ impl Viewer {
             window_cache: WindowCache::default(),
             auto_window: None,
             ai_deferred: false,
+            pacs: PacsPanel::default(),
+            pending_focus: None,
         }
     }
 
@@ -164,6 +172,22 @@ impl Viewer {
             .push(LoadJob::start(paths, self.sidecars.clone(), move || {
                 ctx.request_repaint()
             }));
+    }
+
+    /// Starts loading files retrieved from a PACS (not remembered as
+    /// recent items: they live in the study cache).
+    pub fn load_quietly(&mut self, ctx: &egui::Context, paths: Vec<PathBuf>) {
+        let ctx = ctx.clone();
+        self.loads
+            .push(LoadJob::start(paths, self.sidecars.clone(), move || {
+                ctx.request_repaint()
+            }));
+    }
+
+    /// Retrieves PACS studies into `cache` (tests use a temporary one).
+    pub fn with_study_cache(mut self, cache: crate::net::cache::StudyCache) -> Self {
+        self.pacs = std::mem::take(&mut self.pacs).with_cache(cache);
+        self
     }
 
     /// Takes over `job`, a load of `paths` started before the viewer (the
@@ -334,6 +358,7 @@ impl Viewer {
         let ctx = ui.ctx().clone();
         self.frames += 1;
         self.drain_loads();
+        self.collect_pacs(&ctx);
         self.handle_drops(&ctx);
         if !ctx.egui_wants_keyboard_input() {
             for action in shortcuts::pressed(&ctx) {
@@ -363,6 +388,7 @@ impl Viewer {
         self.text_entry(&ctx);
         self.export_window(&ctx);
         self.settings_window(&ctx);
+        self.pacs_window(&ctx);
         let library = &self.library;
         self.annotator
             .save_changes(|i| library.images.get(i).map(|l| Arc::clone(&l.image)));

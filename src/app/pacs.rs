@@ -1,0 +1,526 @@
+//! The PACS window's model: the node and login, the search form, the
+//! matches, a study being retrieved into the cache and the patient's other
+//! studies (priors). Every exchange with the peer runs on a background
+//! thread (a promise for searches and echoes, a channel for a retrieval);
+//! the UI only polls them once per frame.
+//!
+//! The password is held in memory for this run only: it is never written
+//! to the settings, the node file or a log (DESIGN invariant 34). It may
+//! also come from `HILUM_PACS_PASSWORD`, as for the command line.
+
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Duration;
+
+use poll_promise::Promise;
+
+use crate::net::cache::StudyCache;
+use crate::net::node::{NodeBook, check_ae_title};
+use crate::net::{Credentials, Level, Node, QueryKeys, Row, Secret, Session};
+
+/// How long one exchange may wait for the peer.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The study date filter.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DateFilter {
+    /// Any date.
+    #[default]
+    Any,
+    /// Today.
+    Today,
+    /// Yesterday.
+    Yesterday,
+    /// The last seven days, today included.
+    LastWeek,
+    /// The range typed in `custom_dates`.
+    Custom,
+}
+
+impl DateFilter {
+    /// The filters, in the order the window offers them.
+    pub const ALL: [DateFilter; 5] = [
+        DateFilter::Any,
+        DateFilter::Today,
+        DateFilter::Yesterday,
+        DateFilter::LastWeek,
+        DateFilter::Custom,
+    ];
+
+    /// Its name in the window.
+    pub fn label(self) -> &'static str {
+        match self {
+            DateFilter::Any => "Any date",
+            DateFilter::Today => "Today",
+            DateFilter::Yesterday => "Yesterday",
+            DateFilter::LastWeek => "Last 7 days",
+            DateFilter::Custom => "Custom",
+        }
+    }
+
+    /// The DICOM date range for `today`, or `None` for any date.
+    pub fn range(self, today: chrono::NaiveDate, custom: &str) -> Option<String> {
+        let day = |d: chrono::NaiveDate| d.format("%Y%m%d").to_string();
+        match self {
+            DateFilter::Any => None,
+            DateFilter::Today => Some(day(today)),
+            DateFilter::Yesterday => Some(day(today - chrono::Duration::days(1))),
+            DateFilter::LastWeek => Some(format!(
+                "{}-{}",
+                day(today - chrono::Duration::days(6)),
+                day(today)
+            )),
+            DateFilter::Custom => Some(custom.trim().to_string()).filter(|c| !c.is_empty()),
+        }
+    }
+}
+
+/// What a retrieval thread reports.
+#[derive(Debug)]
+pub enum RetrievalEvent {
+    /// One instance arrived (in the cache).
+    Stored {
+        /// Its file.
+        path: PathBuf,
+        /// Instances received and expected so far.
+        received: usize,
+        /// Expected, when known.
+        expected: Option<usize>,
+    },
+    /// The retrieval ended: the study's folder, or why not.
+    Done(Result<PathBuf, String>),
+}
+
+/// A study being retrieved.
+#[derive(Debug)]
+pub struct Retrieval {
+    /// Its Study Instance UID.
+    pub study_uid: String,
+    /// How the window names it.
+    pub label: String,
+    /// Shown beside the current study (a prior) rather than in place.
+    pub beside: bool,
+    /// Instances received so far (this run).
+    pub received: usize,
+    /// Instances expected (of the current series for DICOMweb).
+    pub expected: Option<usize>,
+    /// The outcome, once ended.
+    pub outcome: Option<Result<(), String>>,
+    events: Receiver<RetrievalEvent>,
+    sent: HashSet<PathBuf>,
+}
+
+/// Files to load that a poll found, and where to show them.
+#[derive(Debug, Default)]
+pub struct Arrived {
+    /// New files.
+    pub paths: Vec<PathBuf>,
+    /// Show them beside the current study.
+    pub beside: bool,
+    /// The study they belong to.
+    pub study_uid: String,
+}
+
+type Answer<T> = Promise<Result<T, String>>;
+
+/// The PACS window.
+#[derive(Default)]
+pub struct PacsPanel {
+    /// Whether the window is shown.
+    pub open: bool,
+    /// A saved node's name or a URL.
+    pub node: String,
+    /// Hilum's AE title for DIMSE nodes (empty: the node's, else HILUM).
+    pub aet: String,
+    /// The user name.
+    pub user: String,
+    /// The password: in memory for this run only.
+    pub password: String,
+    /// Patient's Name pattern.
+    pub patient_name: String,
+    /// Patient ID.
+    pub patient_id: String,
+    /// Accession Number.
+    pub accession: String,
+    /// Modality.
+    pub modality: String,
+    /// The study date filter.
+    pub dates: DateFilter,
+    /// The custom date range (YYYYMMDD-YYYYMMDD).
+    pub custom_dates: String,
+    /// The matches of the last search.
+    pub results: Vec<Row>,
+    /// The column the matches are sorted by, and whether ascending.
+    pub sort: (String, bool),
+    /// The other studies of the patient of the study opened last.
+    pub priors: Vec<Row>,
+    /// The last message (an echo's time, an error).
+    pub status: Option<String>,
+    /// The retrieval running or last ended.
+    pub retrieval: Option<Retrieval>,
+    search: Option<Answer<Vec<Row>>>,
+    priors_search: Option<(String, Answer<Vec<Row>>)>,
+    echo: Option<Answer<Duration>>,
+    cache: Option<StudyCache>,
+}
+
+impl PacsPanel {
+    /// A panel retrieving into `cache` (the data folder's by default).
+    pub fn with_cache(mut self, cache: StudyCache) -> Self {
+        self.cache = Some(cache);
+        self
+    }
+
+    /// Whether a search or echo is running.
+    pub fn busy(&self) -> bool {
+        self.search.is_some() || self.echo.is_some() || self.priors_search.is_some()
+    }
+
+    /// Whether a retrieval is running.
+    pub fn retrieving(&self) -> bool {
+        self.retrieval.as_ref().is_some_and(|r| r.outcome.is_none())
+    }
+
+    /// A session from the form (on the caller's thread: it only parses
+    /// and builds a client).
+    fn session(&self) -> Result<Session, String> {
+        let book = NodeBook::default_path()
+            .map(|path| NodeBook::load(&path))
+            .transpose()
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default();
+        let (node, saved) = Node::resolve(self.node.trim(), &book).map_err(|e| e.to_string())?;
+        let aet = Some(self.aet.trim().to_string())
+            .filter(|a| !a.is_empty())
+            .or(saved.aet.clone())
+            .unwrap_or_else(|| "HILUM".to_string());
+        let aet = check_ae_title(&aet)?;
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let user = Some(self.user.trim().to_string())
+            .filter(|u| !u.is_empty())
+            .or_else(|| env("HILUM_PACS_USER"))
+            .or(saved.user);
+        let password = Some(self.password.clone())
+            .filter(|p| !p.is_empty())
+            .or_else(|| env("HILUM_PACS_PASSWORD"))
+            .map(Secret::new);
+        let credentials = Credentials {
+            user,
+            password,
+            token: env("HILUM_PACS_TOKEN").map(Secret::new),
+        };
+        Session::new(&node, credentials, &aet, TIMEOUT).map_err(|e| e.to_string())
+    }
+
+    /// The search keys of the form at study level, dated against `today`.
+    pub fn keys(&self, today: chrono::NaiveDate) -> QueryKeys {
+        let text = |t: &String| Some(t.trim().to_string()).filter(|t| !t.is_empty());
+        QueryKeys {
+            level: Level::Study,
+            patient_name: text(&self.patient_name),
+            patient_id: text(&self.patient_id),
+            accession: text(&self.accession),
+            modality: text(&self.modality),
+            date: self.dates.range(today, &self.custom_dates),
+            ..Default::default()
+        }
+    }
+
+    /// Checks the node with an echo, in the background.
+    pub fn echo(&mut self, wake: impl Fn() + Send + 'static) {
+        match self.session() {
+            Ok(session) => {
+                self.status = Some("Checking the node…".into());
+                self.echo = Some(Promise::spawn_thread("pacs echo", move || {
+                    let answer = session.echo().map_err(|e| e.to_string());
+                    wake();
+                    answer
+                }));
+            }
+            Err(why) => self.status = Some(why),
+        }
+    }
+
+    /// Searches with the form's keys, in the background.
+    pub fn search(&mut self, wake: impl Fn() + Send + 'static) {
+        let keys = self.keys(chrono::Local::now().date_naive());
+        if let Err(why) = keys.validate() {
+            self.status = Some(why);
+            return;
+        }
+        match self.session() {
+            Ok(session) => {
+                self.status = Some("Searching…".into());
+                self.search = Some(Promise::spawn_thread("pacs search", move || {
+                    let answer = session.find(&keys).map_err(|e| e.to_string());
+                    wake();
+                    answer
+                }));
+            }
+            Err(why) => self.status = Some(why),
+        }
+    }
+
+    /// Starts retrieving the study of `row` into the cache; its instances
+    /// are handed to the viewer as they arrive. `beside`: show it next to
+    /// the current study (a prior).
+    pub fn open(&mut self, row: &Row, beside: bool, wake: impl Fn() + Send + Sync + 'static) {
+        let Some(study_uid) = field(row, "StudyInstanceUID") else {
+            self.status = Some("this match has no Study Instance UID".into());
+            return;
+        };
+        let Some(cache) = self.cache.clone().or_else(StudyCache::default_location) else {
+            self.status = Some("no data folder for the study cache (set HILUM_DATA_DIR)".into());
+            return;
+        };
+        let session = match self.session() {
+            Ok(session) => session,
+            Err(why) => {
+                self.status = Some(why);
+                return;
+            }
+        };
+        let label = [
+            field(row, "PatientName"),
+            field(row, "StudyDate"),
+            field(row, "StudyDescription"),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|t| t.replace('^', " "))
+        .collect::<Vec<_>>()
+        .join(" · ");
+        let (tx, rx) = channel();
+        let uid = study_uid.clone();
+        std::thread::Builder::new()
+            .name("pacs retrieval".into())
+            .spawn(move || {
+                let outcome = session.retrieve_to_cache(&cache, &uid, &mut |progress, stored| {
+                    let _ = tx.send(RetrievalEvent::Stored {
+                        path: stored.path.clone(),
+                        received: progress.received,
+                        expected: progress.expected,
+                    });
+                    wake();
+                });
+                let _ = tx.send(RetrievalEvent::Done(outcome.map_err(|e| e.to_string())));
+                wake();
+            })
+            .expect("spawning the retrieval thread");
+        self.retrieval = Some(Retrieval {
+            study_uid: study_uid.clone(),
+            label,
+            beside,
+            received: 0,
+            expected: None,
+            outcome: None,
+            events: rx,
+            sent: HashSet::new(),
+        });
+        // The patient's other studies, listed once known.
+        if !beside {
+            self.priors.clear();
+            if let Some(patient_id) = field(row, "PatientID") {
+                let keys = QueryKeys {
+                    patient_id: Some(patient_id),
+                    ..Default::default()
+                };
+                if let Ok(session) = self.session() {
+                    self.priors_search = Some((
+                        study_uid,
+                        Promise::spawn_thread("pacs priors", move || {
+                            session.find(&keys).map_err(|e| e.to_string())
+                        }),
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Starts retrieving the study `study_uid` (as `hilum view --pacs`
+    /// asks), with its priors listed once found.
+    pub fn open_study(&mut self, study_uid: &str, wake: impl Fn() + Send + Sync + 'static) {
+        let mut row = Row::new();
+        row.insert("StudyInstanceUID".into(), study_uid.into());
+        self.open(&row, false, wake);
+    }
+
+    /// Collects what the background work finished; returns the files that
+    /// arrived since the last poll, for the viewer to load.
+    pub fn poll(&mut self) -> Arrived {
+        if let Some(search) = self.search.take() {
+            match search.try_take() {
+                Ok(Ok(rows)) => {
+                    self.status = Some(format!(
+                        "{} stud{} found",
+                        rows.len(),
+                        if rows.len() == 1 { "y" } else { "ies" }
+                    ));
+                    self.results = rows;
+                    self.sort_results();
+                }
+                Ok(Err(why)) => self.status = Some(why),
+                Err(pending) => self.search = Some(pending),
+            }
+        }
+        if let Some(echo) = self.echo.take() {
+            match echo.try_take() {
+                Ok(Ok(elapsed)) => {
+                    self.status = Some(format!(
+                        "The node answered in {:.0} ms",
+                        elapsed.as_secs_f64() * 1000.0
+                    ))
+                }
+                Ok(Err(why)) => self.status = Some(why),
+                Err(pending) => self.echo = Some(pending),
+            }
+        }
+        if let Some((current, search)) = self.priors_search.take() {
+            match search.try_take() {
+                Ok(Ok(rows)) => {
+                    self.priors = rows
+                        .into_iter()
+                        .filter(|row| {
+                            field(row, "StudyInstanceUID").as_deref() != Some(current.as_str())
+                        })
+                        .collect();
+                    sort_rows(&mut self.priors, "StudyDate", false);
+                }
+                Ok(Err(_)) => self.priors.clear(),
+                Err(pending) => self.priors_search = Some((current, pending)),
+            }
+        }
+        let mut arrived = Arrived::default();
+        if let Some(retrieval) = &mut self.retrieval {
+            arrived.beside = retrieval.beside;
+            arrived.study_uid = retrieval.study_uid.clone();
+            for event in retrieval.events.try_iter() {
+                match event {
+                    RetrievalEvent::Stored {
+                        path,
+                        received,
+                        expected,
+                    } => {
+                        retrieval.received += 1;
+                        let _ = received;
+                        retrieval.expected = expected;
+                        if retrieval.sent.insert(path.clone()) {
+                            arrived.paths.push(path);
+                        }
+                    }
+                    RetrievalEvent::Done(Ok(dir)) => {
+                        // Instances cached before (a study cached whole, or
+                        // a resumed retrieval) arrive here.
+                        let earlier: Vec<PathBuf> = std::fs::read_dir(&dir)
+                            .map(|entries| {
+                                entries
+                                    .flatten()
+                                    .map(|e| e.path())
+                                    .filter(|p| p.extension().is_some_and(|x| x == "dcm"))
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        for path in earlier {
+                            if retrieval.sent.insert(path.clone()) {
+                                arrived.paths.push(path);
+                            }
+                        }
+                        retrieval.outcome = Some(Ok(()));
+                        self.status = Some(format!("Retrieved {}", retrieval.label));
+                    }
+                    RetrievalEvent::Done(Err(why)) => {
+                        retrieval.outcome = Some(Err(why.clone()));
+                        self.status = Some(format!(
+                            "{why} — the study stays in the cache marked incomplete; opening it again resumes it"
+                        ));
+                    }
+                }
+            }
+        }
+        arrived
+    }
+
+    /// Sorts the matches by `self.sort`.
+    pub fn sort_results(&mut self) {
+        let (key, ascending) = self.sort.clone();
+        let key = if key.is_empty() {
+            "StudyDate".to_string()
+        } else {
+            key
+        };
+        sort_rows(&mut self.results, &key, ascending);
+    }
+}
+
+/// A row's value as text.
+pub fn field(row: &Row, key: &str) -> Option<String> {
+    match row.get(key)? {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Sorts rows by `key` (numbers as numbers, missing values last).
+pub fn sort_rows(rows: &mut [Row], key: &str, ascending: bool) {
+    rows.sort_by(|a, b| {
+        let (x, y) = (a.get(key), b.get(key));
+        let order = match (x.and_then(|v| v.as_f64()), y.and_then(|v| v.as_f64())) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => field(a, key)
+                .unwrap_or_default()
+                .cmp(&field(b, key).unwrap_or_default()),
+        };
+        if ascending { order } else { order.reverse() }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn date_filters_become_dicom_ranges() {
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        assert_eq!(DateFilter::Any.range(today, ""), None);
+        assert_eq!(
+            DateFilter::Today.range(today, "").as_deref(),
+            Some("20260302")
+        );
+        assert_eq!(
+            DateFilter::Yesterday.range(today, "").as_deref(),
+            Some("20260301")
+        );
+        assert_eq!(
+            DateFilter::LastWeek.range(today, "").as_deref(),
+            Some("20260224-20260302")
+        );
+        assert_eq!(
+            DateFilter::Custom.range(today, " 2025-2026 ").as_deref(),
+            Some("2025-2026")
+        );
+    }
+
+    #[test]
+    fn rows_sort_by_number_or_text() {
+        let row = |date: &str, n: i64| {
+            let mut r = Row::new();
+            r.insert("StudyDate".into(), date.into());
+            r.insert("NumberOfStudyRelatedInstances".into(), n.into());
+            r
+        };
+        let mut rows = vec![
+            row("20240101", 10),
+            row("20250101", 9),
+            row("20230101", 100),
+        ];
+        sort_rows(&mut rows, "StudyDate", false);
+        assert_eq!(field(&rows[0], "StudyDate").as_deref(), Some("20250101"));
+        sort_rows(&mut rows, "NumberOfStudyRelatedInstances", true);
+        assert_eq!(
+            field(&rows[0], "NumberOfStudyRelatedInstances").as_deref(),
+            Some("9")
+        );
+    }
+}
