@@ -10,7 +10,11 @@ studies, then times, alternating the tools, median of --runs:
   `getscu`, and Python's `dicomweb-client` (retrieve_study + save_as), each
   into a fresh folder, as a separate process (start-up included);
 - searching all studies: `hilum pacs find --json` by QIDO-RS and C-FIND,
-  dcmtk's `findscu`, and `dicomweb-client`'s search_for_studies.
+  dcmtk's `findscu`, and `dicomweb-client`'s search_for_studies;
+- with --viewer (a build with the viewer) and Xvfb: the time from
+  `hilum view --pacs NODE --study CT` starting the retrieval to the first
+  image drawn (HILUM_STARTUP_TRACE milestones), over DICOMweb and DIMSE,
+  each with an empty study cache.
 
 Orthanc and dcmtk listen on every interface, so run this in a private
 network namespace (as root):
@@ -157,12 +161,40 @@ print(len(client.search_for_studies()))
 """
 
 
+def first_image_ms(viewer, node, study, env, work):
+    """`hilum view --pacs` under Xvfb: ms from the retrieval's start to the
+    first image drawn, with an empty study cache."""
+    display = ":97"
+    xvfb = subprocess.Popen(["Xvfb", display, "-screen", "0", "1600x1200x24", "-nolisten", "tcp"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        time.sleep(1.0)
+        data = work / "viewer-data"
+        shutil.rmtree(data, ignore_errors=True)
+        run_env = dict(env, DISPLAY=display, HILUM_STARTUP_TRACE="1", HILUM_DATA_DIR=str(data))
+        done = subprocess.run([viewer, "view", "--pacs", node, "--study", study,
+                               "--screenshot", str(work / "first.png")],
+                              env=run_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        marks = {}
+        for line in done.stderr.decode(errors="replace").splitlines():
+            if line.startswith("hilum: startup ") and line.endswith(" ms"):
+                name, ms = line[len("hilum: startup "):-3].rsplit(": ", 1)
+                marks[name] = float(ms)
+        if "PACS retrieval started" not in marks or "first image drawn" not in marks:
+            sys.exit(f"the viewer did not show the PACS study: {done.stderr.decode(errors='replace')[-2000:]}")
+        return marks["first image drawn"] - marks["PACS retrieval started"]
+    finally:
+        xvfb.kill()
+        xvfb.wait()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hilum", required=True, help="the hilum binary (a release build)")
     parser.add_argument("--slices", type=int, default=500)
     parser.add_argument("--studies", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--viewer", help="a hilum build with the viewer, for open-to-first-image")
     parser.add_argument("--shared-network", action="store_true",
                         help="run outside a private network namespace (servers on every interface)")
     args = parser.parse_args()
@@ -256,6 +288,13 @@ def main():
         for name, times in results["find"].items():
             m = statistics.median(times)
             print(f"| {name} | {m:.3f} | {m / fastest_peer:.2f}x |")
+        if args.viewer:
+            print(f"\nOpen to first image ({args.slices}-slice CT, empty cache, Xvfb + Mesa), median of {args.runs}:")
+            print("| node | ms |\n|---|--:|")
+            for label, node in (("DICOMweb", web), ("DIMSE", dimse)):
+                times = [first_image_ms(str(Path(args.viewer).resolve()), node, study, env, work) for _ in range(args.runs)]
+                results[f"open {label}"] = times
+                print(f"| {label} | {statistics.median(times):.0f} |")
         print(json.dumps(results))
     finally:
         if orthanc is not None:

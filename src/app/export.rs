@@ -152,6 +152,8 @@ impl Default for ExportDialog {
 pub struct DialogOutput {
     /// Start the export with the current fields.
     pub export: bool,
+    /// Send these exported DICOM files to the PACS.
+    pub send_to_pacs: Option<Vec<PathBuf>>,
 }
 
 impl ExportDialog {
@@ -356,6 +358,17 @@ impl ExportDialog {
                         ui.label(format!("Exported {} files:", exported.files.len()));
                         for f in &exported.files {
                             ui.monospace(f.display().to_string());
+                        }
+                        let dicom: Vec<PathBuf> = exported
+                            .files
+                            .iter()
+                            .filter(|f| {
+                                f.extension().is_some_and(|x| x.eq_ignore_ascii_case("dcm"))
+                            })
+                            .cloned()
+                            .collect();
+                        if !dicom.is_empty() && ui.button("Send to PACS").clicked() {
+                            out.send_to_pacs = Some(dicom);
                         }
                     }
                     Some(Err(e)) => {

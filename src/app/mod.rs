@@ -361,6 +361,7 @@ pub fn run(options: ViewerOptions) -> i32 {
                 viewer
                     .pacs
                     .open_study(&launch.study, move || ctx.request_repaint());
+                trace.mark("PACS retrieval started");
             }
             trace.mark("viewer built");
             Ok(Box::new(HilumApp {

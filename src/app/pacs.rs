@@ -16,7 +16,7 @@ use std::time::Duration;
 use poll_promise::Promise;
 
 use crate::net::cache::StudyCache;
-use crate::net::node::{NodeBook, check_ae_title};
+use crate::net::node::{NodeBook, SavedNode, check_ae_title};
 use crate::net::{Credentials, Level, Node, QueryKeys, Row, Secret, Session};
 
 /// How long one exchange may wait for the peer.
@@ -124,6 +124,49 @@ pub struct Arrived {
 
 type Answer<T> = Promise<Result<T, String>>;
 
+/// The node and login of the window, moved to a background thread.
+#[derive(Clone)]
+struct Login {
+    nodes_file: Option<PathBuf>,
+    node: String,
+    aet: String,
+    user: String,
+    password: Secret,
+}
+
+impl Login {
+    /// A session with the node (reads the saved nodes and, for HTTPS, the
+    /// certificate roots: call it off the UI thread).
+    fn session(&self) -> Result<Session, String> {
+        if self.node.is_empty() {
+            return Err(
+                "choose a node: a saved name, a DICOMweb URL or dicom://AET@host:port".into(),
+            );
+        }
+        let book = read_book(self.nodes_file.as_deref())?;
+        let (node, saved) = Node::resolve(&self.node, &book).map_err(|e| e.to_string())?;
+        let aet = Some(self.aet.clone())
+            .filter(|a| !a.is_empty())
+            .or(saved.aet.clone())
+            .unwrap_or_else(|| "HILUM".to_string());
+        let aet = check_ae_title(&aet)?;
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let user = Some(self.user.clone())
+            .filter(|u| !u.is_empty())
+            .or_else(|| env("HILUM_PACS_USER"))
+            .or(saved.user);
+        let password = Some(self.password.clone())
+            .filter(|p| !p.expose().is_empty())
+            .or_else(|| env("HILUM_PACS_PASSWORD").map(Secret::new));
+        let credentials = Credentials {
+            user,
+            password,
+            token: env("HILUM_PACS_TOKEN").map(Secret::new),
+        };
+        Session::new(&node, credentials, &aet, TIMEOUT).map_err(|e| e.to_string())
+    }
+}
+
 /// The PACS window.
 #[derive(Default)]
 pub struct PacsPanel {
@@ -159,10 +202,19 @@ pub struct PacsPanel {
     pub status: Option<String>,
     /// The retrieval running or last ended.
     pub retrieval: Option<Retrieval>,
+    /// The saved nodes (name, node), read off the UI thread.
+    pub saved: Vec<(String, SavedNode)>,
+    /// The name to save the current node under.
+    pub save_name: String,
+    /// Exported files waiting for a node to be sent to.
+    pub outbox: Vec<PathBuf>,
     search: Option<Answer<Vec<Row>>>,
     priors_search: Option<(String, Answer<Vec<Row>>)>,
     echo: Option<Answer<Duration>>,
+    book: Option<Answer<NodeBook>>,
+    sending: Option<Answer<String>>,
     cache: Option<StudyCache>,
+    nodes_file: Option<PathBuf>,
 }
 
 impl PacsPanel {
@@ -172,9 +224,108 @@ impl PacsPanel {
         self
     }
 
-    /// Whether a search or echo is running.
+    /// A panel keeping its saved nodes in `path` (the data folder's
+    /// `pacs-nodes.toml` by default).
+    pub fn with_nodes_file(mut self, path: PathBuf) -> Self {
+        self.nodes_file = Some(path);
+        self
+    }
+
+    /// Whether a search, echo, send or node file read is running.
     pub fn busy(&self) -> bool {
-        self.search.is_some() || self.echo.is_some() || self.priors_search.is_some()
+        self.search.is_some()
+            || self.echo.is_some()
+            || self.priors_search.is_some()
+            || self.book.is_some()
+            || self.sending.is_some()
+    }
+
+    /// Reads the saved nodes in the background (once per opening).
+    pub fn load_saved(&mut self, wake: impl Fn() + Send + 'static) {
+        if self.book.is_some() {
+            return;
+        }
+        let file = self.nodes_file.clone();
+        self.book = Some(Promise::spawn_thread("pacs nodes", move || {
+            let book = read_book(file.as_deref());
+            wake();
+            book
+        }));
+    }
+
+    /// Saves the current node under `save_name` (off the UI thread).
+    pub fn save_node(&mut self, wake: impl Fn() + Send + 'static) {
+        let name = self.save_name.trim().to_string();
+        let node = SavedNode {
+            url: self.node.trim().to_string(),
+            user: Some(self.user.trim().to_string()).filter(|u| !u.is_empty()),
+            aet: Some(self.aet.trim().to_string()).filter(|a| !a.is_empty()),
+            ca_file: None,
+        };
+        let file = self.nodes_file.clone();
+        self.book = Some(Promise::spawn_thread("pacs save node", move || {
+            let mut book = read_book(file.as_deref())?;
+            let saved = book
+                .save_node(&name, node)
+                .map(|()| book)
+                .map_err(|e| e.to_string());
+            wake();
+            saved
+        }));
+    }
+
+    /// Picks saved node `index`: its name, user and AE title fill the form.
+    pub fn pick(&mut self, index: usize) {
+        if let Some((name, node)) = self.saved.get(index) {
+            self.node = name.clone();
+            self.user = node.user.clone().unwrap_or_default();
+            self.aet = node.aet.clone().unwrap_or_default();
+            self.save_name = name.clone();
+        }
+    }
+
+    /// Sends exported files to the node (STOW-RS or C-STORE) in the
+    /// background; with no node chosen yet they wait in the outbox and the
+    /// window opens to choose one.
+    pub fn send(&mut self, paths: Vec<PathBuf>, wake: impl Fn() + Send + 'static) {
+        self.open = true;
+        if self.node.trim().is_empty() {
+            self.outbox = paths;
+            self.status = Some(format!(
+                "Choose a node, then send the {} exported file(s)",
+                self.outbox.len()
+            ));
+            return;
+        }
+        self.outbox.clear();
+        let login = self.login();
+        self.status = Some(format!("Sending {} file(s)…", paths.len()));
+        self.sending = Some(Promise::spawn_thread("pacs send", move || {
+            let session = login.session()?;
+            let mut failures = Vec::new();
+            session
+                .send(&paths, &mut |path, outcome| {
+                    if let Err(why) = outcome {
+                        failures.push(format!("{}: {why}", path.display()));
+                    }
+                })
+                .map_err(|e| e.to_string())?;
+            wake();
+            if failures.is_empty() {
+                Ok(format!(
+                    "Sent {} file(s) to {}",
+                    paths.len(),
+                    session.label()
+                ))
+            } else {
+                Err(format!(
+                    "{} of {} file(s) not stored: {}",
+                    failures.len(),
+                    paths.len(),
+                    failures.join("; ")
+                ))
+            }
+        }));
     }
 
     /// Whether a retrieval is running.
@@ -182,35 +333,17 @@ impl PacsPanel {
         self.retrieval.as_ref().is_some_and(|r| r.outcome.is_none())
     }
 
-    /// A session from the form (on the caller's thread: it only parses
-    /// and builds a client).
-    fn session(&self) -> Result<Session, String> {
-        let book = NodeBook::default_path()
-            .map(|path| NodeBook::load(&path))
-            .transpose()
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default();
-        let (node, saved) = Node::resolve(self.node.trim(), &book).map_err(|e| e.to_string())?;
-        let aet = Some(self.aet.trim().to_string())
-            .filter(|a| !a.is_empty())
-            .or(saved.aet.clone())
-            .unwrap_or_else(|| "HILUM".to_string());
-        let aet = check_ae_title(&aet)?;
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let user = Some(self.user.trim().to_string())
-            .filter(|u| !u.is_empty())
-            .or_else(|| env("HILUM_PACS_USER"))
-            .or(saved.user);
-        let password = Some(self.password.clone())
-            .filter(|p| !p.is_empty())
-            .or_else(|| env("HILUM_PACS_PASSWORD"))
-            .map(Secret::new);
-        let credentials = Credentials {
-            user,
-            password,
-            token: env("HILUM_PACS_TOKEN").map(Secret::new),
-        };
-        Session::new(&node, credentials, &aet, TIMEOUT).map_err(|e| e.to_string())
+    /// The node and login as typed, to build a session from on a
+    /// background thread (reading the saved nodes and the CA roots touches
+    /// the disk, which the UI thread never does).
+    fn login(&self) -> Login {
+        Login {
+            nodes_file: self.nodes_file.clone(),
+            node: self.node.trim().to_string(),
+            aet: self.aet.trim().to_string(),
+            user: self.user.trim().to_string(),
+            password: Secret::new(self.password.clone()),
+        }
     }
 
     /// The search keys of the form at study level, dated against `today`.
@@ -229,17 +362,15 @@ impl PacsPanel {
 
     /// Checks the node with an echo, in the background.
     pub fn echo(&mut self, wake: impl Fn() + Send + 'static) {
-        match self.session() {
-            Ok(session) => {
-                self.status = Some("Checking the node…".into());
-                self.echo = Some(Promise::spawn_thread("pacs echo", move || {
-                    let answer = session.echo().map_err(|e| e.to_string());
-                    wake();
-                    answer
-                }));
-            }
-            Err(why) => self.status = Some(why),
-        }
+        let login = self.login();
+        self.status = Some("Checking the node…".into());
+        self.echo = Some(Promise::spawn_thread("pacs echo", move || {
+            let answer = login
+                .session()
+                .and_then(|s| s.echo().map_err(|e| e.to_string()));
+            wake();
+            answer
+        }));
     }
 
     /// Searches with the form's keys, in the background.
@@ -249,17 +380,15 @@ impl PacsPanel {
             self.status = Some(why);
             return;
         }
-        match self.session() {
-            Ok(session) => {
-                self.status = Some("Searching…".into());
-                self.search = Some(Promise::spawn_thread("pacs search", move || {
-                    let answer = session.find(&keys).map_err(|e| e.to_string());
-                    wake();
-                    answer
-                }));
-            }
-            Err(why) => self.status = Some(why),
-        }
+        let login = self.login();
+        self.status = Some("Searching…".into());
+        self.search = Some(Promise::spawn_thread("pacs search", move || {
+            let answer = login
+                .session()
+                .and_then(|s| s.find(&keys).map_err(|e| e.to_string()));
+            wake();
+            answer
+        }));
     }
 
     /// Starts retrieving the study of `row` into the cache; its instances
@@ -274,13 +403,7 @@ impl PacsPanel {
             self.status = Some("no data folder for the study cache (set HILUM_DATA_DIR)".into());
             return;
         };
-        let session = match self.session() {
-            Ok(session) => session,
-            Err(why) => {
-                self.status = Some(why);
-                return;
-            }
-        };
+        let login = self.login();
         let label = [
             field(row, "PatientName"),
             field(row, "StudyDate"),
@@ -296,15 +419,19 @@ impl PacsPanel {
         std::thread::Builder::new()
             .name("pacs retrieval".into())
             .spawn(move || {
-                let outcome = session.retrieve_to_cache(&cache, &uid, &mut |progress, stored| {
-                    let _ = tx.send(RetrievalEvent::Stored {
-                        path: stored.path.clone(),
-                        received: progress.received,
-                        expected: progress.expected,
-                    });
-                    wake();
+                let outcome = login.session().and_then(|session| {
+                    session
+                        .retrieve_to_cache(&cache, &uid, &mut |progress, stored| {
+                            let _ = tx.send(RetrievalEvent::Stored {
+                                path: stored.path.clone(),
+                                received: progress.received,
+                                expected: progress.expected,
+                            });
+                            wake();
+                        })
+                        .map_err(|e| e.to_string())
                 });
-                let _ = tx.send(RetrievalEvent::Done(outcome.map_err(|e| e.to_string())));
+                let _ = tx.send(RetrievalEvent::Done(outcome));
                 wake();
             })
             .expect("spawning the retrieval thread");
@@ -318,23 +445,34 @@ impl PacsPanel {
             events: rx,
             sent: HashSet::new(),
         });
-        // The patient's other studies, listed once known.
+        // The patient's other studies, listed once known (the patient is
+        // looked up first when the row does not name one).
         if !beside {
             self.priors.clear();
-            if let Some(patient_id) = field(row, "PatientID") {
-                let keys = QueryKeys {
-                    patient_id: Some(patient_id),
-                    ..Default::default()
-                };
-                if let Ok(session) = self.session() {
-                    self.priors_search = Some((
-                        study_uid,
-                        Promise::spawn_thread("pacs priors", move || {
-                            session.find(&keys).map_err(|e| e.to_string())
-                        }),
-                    ));
-                }
-            }
+            let patient_id = field(row, "PatientID");
+            let login = self.login();
+            let study = study_uid.clone();
+            self.priors_search = Some((
+                study_uid,
+                Promise::spawn_thread("pacs priors", move || {
+                    let session = login.session()?;
+                    let find = |keys: QueryKeys| session.find(&keys).map_err(|e| e.to_string());
+                    let patient_id = match patient_id {
+                        Some(id) => id,
+                        None => find(QueryKeys {
+                            study_uid: Some(study),
+                            ..Default::default()
+                        })?
+                        .first()
+                        .and_then(|row| field(row, "PatientID"))
+                        .ok_or("the study names no patient")?,
+                    };
+                    find(QueryKeys {
+                        patient_id: Some(patient_id),
+                        ..Default::default()
+                    })
+                }),
+            ));
         }
     }
 
@@ -362,6 +500,19 @@ impl PacsPanel {
                 }
                 Ok(Err(why)) => self.status = Some(why),
                 Err(pending) => self.search = Some(pending),
+            }
+        }
+        if let Some(book) = self.book.take() {
+            match book.try_take() {
+                Ok(Ok(book)) => self.saved = book.nodes.into_iter().collect(),
+                Ok(Err(why)) => self.status = Some(why),
+                Err(pending) => self.book = Some(pending),
+            }
+        }
+        if let Some(sending) = self.sending.take() {
+            match sending.try_take() {
+                Ok(Ok(done)) | Ok(Err(done)) => self.status = Some(done),
+                Err(pending) => self.sending = Some(pending),
             }
         }
         if let Some(echo) = self.echo.take() {
@@ -451,6 +602,17 @@ impl PacsPanel {
         };
         sort_rows(&mut self.results, &key, ascending);
     }
+}
+
+/// The saved nodes' file (`file`, else the data folder's), read; a
+/// missing file is an empty book.
+fn read_book(file: Option<&std::path::Path>) -> Result<NodeBook, String> {
+    let path = match file {
+        Some(file) => file.to_path_buf(),
+        None => NodeBook::default_path()
+            .ok_or("no data folder for the saved nodes (set HILUM_DATA_DIR)")?,
+    };
+    NodeBook::load(&path).map_err(|e| e.to_string())
 }
 
 /// A row's value as text.

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::error::{NetError, NetErrorKind, NetResult};
 
@@ -186,17 +186,20 @@ fn redact(text: &str) -> String {
 
 /// A saved node: where it is and how Hilum introduces itself. Secrets are
 /// never saved here (they come from the environment or a prompt).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct SavedNode {
     /// A DICOMweb root or `dicom://AET@host:port`.
     #[serde(default)]
     pub url: String,
     /// The user name to log in with.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user: Option<String>,
     /// Hilum's AE title towards this peer.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aet: Option<String>,
     /// Extra CA certificates (PEM) for a DICOMweb node.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ca_file: Option<PathBuf>,
 }
 
@@ -209,7 +212,7 @@ pub struct NodeBook {
     pub source: PathBuf,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 struct NodeFile {
     #[serde(default)]
@@ -259,9 +262,71 @@ impl NodeBook {
     }
 }
 
+impl NodeBook {
+    /// Adds (or replaces) the node `name` after checking that its URL
+    /// parses, and writes the book back to its file: atomically, readable
+    /// by its owner only (it names hosts and users; it never holds a
+    /// secret).
+    pub fn save_node(&mut self, name: &str, node: SavedNode) -> NetResult<()> {
+        let name = name.trim();
+        let invalid = |why: &str| NetError::new(name, NetErrorKind::InvalidNode(why.to_string()));
+        if name.is_empty() || name.contains("://") || name.chars().any(char::is_control) {
+            return Err(invalid("a node's name must be a plain name"));
+        }
+        Node::parse(&node.url)?;
+        self.nodes.insert(name.to_string(), node);
+        let text = toml::to_string(&NodeFile {
+            nodes: self.nodes.clone(),
+        })
+        .map_err(|e| invalid(&e.to_string()))?;
+        let local = |e: std::io::Error| {
+            NetError::new(
+                self.source.display().to_string(),
+                NetErrorKind::Local(format!("cannot save the nodes: {e}")),
+            )
+        };
+        let dir = self.source.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(local)?;
+        let mut temp = tempfile::Builder::new()
+            .prefix(".pacs-nodes-")
+            .tempfile_in(dir)
+            .map_err(local)?;
+        // tempfile creates the file readable by its owner only (0600).
+        std::io::Write::write_all(&mut temp, text.as_bytes()).map_err(local)?;
+        temp.persist(&self.source).map_err(|e| local(e.error))?;
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nodes_are_saved_owner_only_and_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hilum").join("pacs-nodes.toml");
+        let mut book = NodeBook::load(&path).unwrap();
+        let node = SavedNode {
+            url: "http://127.0.0.1:8042/dicom-web".into(),
+            user: Some("reader".into()),
+            ..Default::default()
+        };
+        book.save_node("orthanc", node.clone()).unwrap();
+        assert_eq!(NodeBook::load(&path).unwrap().nodes["orthanc"], node);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
+        let bad = SavedNode {
+            url: "ftp://x".into(),
+            ..Default::default()
+        };
+        assert!(book.save_node("other", bad).is_err());
+        assert!(book.save_node("http://x", node).is_err());
+    }
 
     #[test]
     fn urls_and_dicom_addresses_parse() {

@@ -76,11 +76,26 @@ fn serve(studies: Vec<Study>, connections: usize) -> u16 {
             if reader.read_line(&mut line).is_err() {
                 continue;
             }
+            let mut length = 0usize;
             loop {
                 let mut header = String::new();
                 if reader.read_line(&mut header).unwrap_or(0) == 0 || header == "\r\n" {
                     break;
                 }
+                if let Some((name, value)) = header.split_once(':')
+                    && name.eq_ignore_ascii_case("content-length")
+                {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+            }
+            if line.starts_with("POST ") {
+                // STOW-RS: the instance is read and acknowledged.
+                let mut body = vec![0u8; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                let _ = stream.try_clone().map(|mut s| {
+                    s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/dicom+json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+                });
+                continue;
             }
             let path = line.split(' ').nth(1).unwrap_or("").to_string();
             let (route, _query) = path.split_once('?').unwrap_or((&path, ""));
@@ -149,7 +164,8 @@ fn a_pacs_study_is_found_opened_and_its_prior_shown_beside() {
     let (current_uid, prior_uid) = (current.uid.clone(), prior.uid.clone());
     let port = serve(vec![current, prior], 64);
     let cache = hilum::net::cache::StudyCache::at(work.path().join("cache"), 1 << 30);
-    let mut h = harness(viewer_without_ai().with_study_cache(cache));
+    let nodes = work.path().join("pacs-nodes.toml");
+    let mut h = harness(viewer_without_ai().with_pacs_storage(cache, nodes.clone()));
 
     // Open the window from the File menu.
     h.get_by_label("File").click();
@@ -194,6 +210,23 @@ fn a_pacs_study_is_found_opened_and_its_prior_shown_beside() {
     );
     assert_eq!(h.state().library.images.len(), 2);
     // Both are in the cache, whole.
+    // The node is saved under a name (owner-only file), and picked again.
+    h.state_mut().pacs.save_name = "test-node".into();
+    h.get_by_label("Save node").click();
+    step_until(&mut h, "the node to be saved", |v| {
+        v.pacs.saved.iter().any(|(name, _)| name == "test-node")
+    });
+    let saved = std::fs::read_to_string(&nodes).unwrap();
+    assert!(
+        saved.contains("[nodes.test-node]") && saved.contains(&format!("127.0.0.1:{port}")),
+        "{saved}"
+    );
+    // Exported files are sent to the node (STOW-RS).
+    let export = work.path().join("export.dcm");
+    std::fs::copy(work.path().join("study1.dcm"), &export).unwrap();
+    h.state_mut().pacs.send(vec![export], || {});
+    wait_for_label(&mut h, "Sent 1 file(s)");
+
     let cached = |uid: &str| {
         work.path()
             .join("cache")

@@ -94,6 +94,8 @@ pub struct Viewer {
     pub pacs: PacsPanel,
     /// A study (from the PACS) to put in a viewport once it is loaded.
     pending_focus: Option<(String, usize)>,
+    /// The saved nodes were read for the PACS window shown now.
+    pacs_nodes_read: bool,
 }
 
 /// An auto-window (1st–99th percentile) being computed for what viewport
@@ -141,6 +143,7 @@ impl Viewer {
             ai_deferred: false,
             pacs: PacsPanel::default(),
             pending_focus: None,
+            pacs_nodes_read: false,
         }
     }
 
@@ -184,9 +187,16 @@ impl Viewer {
             }));
     }
 
-    /// Retrieves PACS studies into `cache` (tests use a temporary one).
-    pub fn with_study_cache(mut self, cache: crate::net::cache::StudyCache) -> Self {
-        self.pacs = std::mem::take(&mut self.pacs).with_cache(cache);
+    /// Retrieves PACS studies into `cache` and keeps saved PACS nodes in
+    /// `nodes_file` (tests use temporary ones).
+    pub fn with_pacs_storage(
+        mut self,
+        cache: crate::net::cache::StudyCache,
+        nodes_file: PathBuf,
+    ) -> Self {
+        self.pacs = std::mem::take(&mut self.pacs)
+            .with_cache(cache)
+            .with_nodes_file(nodes_file);
         self
     }
 

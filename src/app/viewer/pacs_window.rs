@@ -65,6 +65,11 @@ impl Viewer {
         if !self.pacs.open {
             return;
         }
+        if self.pacs.saved.is_empty() && !self.pacs.busy() && !self.pacs_nodes_read {
+            self.pacs_nodes_read = true;
+            let ctx = ctx.clone();
+            self.pacs.load_saved(move || ctx.request_repaint());
+        }
         let mut open = true;
         let wake = || {
             let ctx = ctx.clone();
@@ -76,6 +81,27 @@ impl Viewer {
             .default_width(760.0)
             .show(ctx, |ui| {
                 let pacs = &mut self.pacs;
+                if !pacs.saved.is_empty() {
+                    let mut picked = None;
+                    egui::ComboBox::from_label("Saved nodes")
+                        .selected_text(pacs.node.clone())
+                        .show_ui(ui, |ui| {
+                            for (index, (name, node)) in pacs.saved.iter().enumerate() {
+                                if ui
+                                    .selectable_label(
+                                        pacs.node == *name,
+                                        format!("{name} — {}", node.url),
+                                    )
+                                    .clicked()
+                                {
+                                    picked = Some(index);
+                                }
+                            }
+                        });
+                    if let Some(index) = picked {
+                        pacs.pick(index);
+                    }
+                }
                 field_row(
                     ui,
                     "Node",
@@ -92,8 +118,24 @@ impl Viewer {
                     true,
                 );
                 field_row(ui, "AE title", &mut pacs.aet, "HILUM", false);
-                if ui.button("Test the node (echo)").clicked() {
-                    pacs.echo(wake());
+                ui.horizontal(|ui| {
+                    if ui.button("Test the node (echo)").clicked() {
+                        pacs.echo(wake());
+                    }
+                    let l = ui.label("Save as");
+                    ui.add(egui::TextEdit::singleline(&mut pacs.save_name).desired_width(120.0))
+                        .labelled_by(l.id);
+                    if ui.button("Save node").clicked() {
+                        pacs.save_node(wake());
+                    }
+                });
+                if !pacs.outbox.is_empty()
+                    && ui
+                        .button(format!("Send the {} exported file(s)", pacs.outbox.len()))
+                        .clicked()
+                {
+                    let paths = std::mem::take(&mut pacs.outbox);
+                    pacs.send(paths, wake());
                 }
                 ui.separator();
                 field_row(
@@ -201,5 +243,9 @@ impl Viewer {
             self.pacs.open(&row, beside, move || ctx.request_repaint());
         }
         self.pacs.open = open;
+        if !open {
+            // Read the saved nodes again next time (they may have changed).
+            self.pacs_nodes_read = false;
+        }
     }
 }

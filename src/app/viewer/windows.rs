@@ -129,6 +129,10 @@ impl Viewer {
             classification.is_some(),
             heatmap.is_some(),
         );
+        if let Some(paths) = out.send_to_pacs {
+            let ctx = ctx.clone();
+            self.pacs.send(paths, move || ctx.request_repaint());
+        }
         if !out.export {
             return;
         }
