@@ -88,8 +88,9 @@ pub enum RetrievalEvent {
         /// Expected, when known.
         expected: Option<usize>,
     },
-    /// The retrieval ended: the study's folder, or why not.
-    Done(Result<PathBuf, String>),
+    /// The retrieval ended: the study's instances (listed on the
+    /// retrieval thread: the UI thread never reads a folder), or why not.
+    Done(Result<Vec<PathBuf>, String>),
 }
 
 /// A study being retrieved.
@@ -431,7 +432,18 @@ impl PacsPanel {
                         })
                         .map_err(|e| e.to_string())
                 });
-                let _ = tx.send(RetrievalEvent::Done(outcome));
+                let instances = outcome.map(|dir| {
+                    std::fs::read_dir(&dir)
+                        .map(|entries| {
+                            entries
+                                .flatten()
+                                .map(|e| e.path())
+                                .filter(|p| p.extension().is_some_and(|x| x == "dcm"))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                });
+                let _ = tx.send(RetrievalEvent::Done(instances));
                 wake();
             })
             .expect("spawning the retrieval thread");
@@ -560,19 +572,10 @@ impl PacsPanel {
                             arrived.paths.push(path);
                         }
                     }
-                    RetrievalEvent::Done(Ok(dir)) => {
+                    RetrievalEvent::Done(Ok(instances)) => {
                         // Instances cached before (a study cached whole, or
                         // a resumed retrieval) arrive here.
-                        let earlier: Vec<PathBuf> = std::fs::read_dir(&dir)
-                            .map(|entries| {
-                                entries
-                                    .flatten()
-                                    .map(|e| e.path())
-                                    .filter(|p| p.extension().is_some_and(|x| x == "dcm"))
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        for path in earlier {
+                        for path in instances {
                             if retrieval.sent.insert(path.clone()) {
                                 arrived.paths.push(path);
                             }

@@ -135,6 +135,37 @@ fn a_connection_dropped_mid_study_keeps_only_whole_instances() {
 }
 
 #[test]
+fn an_interrupted_retrieval_into_the_cache_stays_marked_incomplete() {
+    let (port, _server) = fake_service(Fault::DropMidStudy, 3);
+    let data = tempfile::tempdir().unwrap();
+    let root = format!("http://127.0.0.1:{port}/dicom-web");
+    let args = ["pacs", "get", root.as_str(), "--study", STUDY, "--cache"];
+    let out = hilum_pacs_with_data(&args, "unused", data.path());
+    let (_, stderr) = texts(&out);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("marked incomplete"), "{stderr}");
+    let listed = rows(&ok(
+        &hilum_pacs_with_data(&["pacs", "cache"], "unused", data.path()),
+        "cache list",
+    ));
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["complete"], false);
+    assert_eq!(
+        listed[0]["instances"], 1,
+        "the whole instance is kept for the resume"
+    );
+    let dir = data.path().join("studies").join(STUDY);
+    assert!(dir.join(".incomplete").is_file());
+    assert!(
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .all(|e| !e.file_name().to_string_lossy().ends_with(".part")),
+        "no partial file"
+    );
+}
+
+#[test]
 fn a_malformed_multipart_body_or_bad_json_is_a_clear_error() {
     let (port, _server) = fake_service(Fault::Malformed, 3);
     let out = tempfile::tempdir().unwrap();
