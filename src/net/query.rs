@@ -95,6 +95,12 @@ const STUDY_KEYS: &[ReturnKey] = &[
     ),
     key("StudyID", tags::STUDY_ID, VR::SH, Kind::Text),
     key(
+        "SOPClassesInStudy",
+        tags::SOP_CLASSES_IN_STUDY,
+        VR::UI,
+        Kind::Text,
+    ),
+    key(
         "ModalitiesInStudy",
         tags::MODALITIES_IN_STUDY,
         VR::CS,

@@ -119,15 +119,18 @@ fn failures_of_the_peer_are_typed_errors() {
             fake::send_message(&mut assoc, context, &response, None);
             let _ = SyncAssociationExt::receive_release(&mut assoc);
 
-            // 2. C-GET: first the C-FIND that looks up the study's SOP
-            // classes (answered: no matches); then one instance, and the
-            // association drops in the middle of the second's data set.
-            let mut assoc = fake::accept(&listener);
-            let (context, request) = fake::receive(&mut assoc);
-            let mut no_matches = Command::response_to(&request, 0x0000);
-            no_matches.has_data_set = false;
-            fake::send_message(&mut assoc, context, &no_matches, None);
-            let _ = SyncAssociationExt::receive_release(&mut assoc);
+            // 2. C-GET: first the C-FINDs that look up the study's SOP
+            // classes (study level, then series level; answered: no
+            // matches); then one instance, and the association drops in
+            // the middle of the second's data set.
+            for _ in 0..2 {
+                let mut assoc = fake::accept(&listener);
+                let (context, request) = fake::receive(&mut assoc);
+                let mut no_matches = Command::response_to(&request, 0x0000);
+                no_matches.has_data_set = false;
+                fake::send_message(&mut assoc, context, &no_matches, None);
+                let _ = SyncAssociationExt::receive_release(&mut assoc);
+            }
             let mut assoc = fake::accept(&listener);
             let (get_context, _) = fake::receive(&mut assoc);
             let store_context = fake::context(&assoc, dicom_dictionary_std::uids::MR_IMAGE_STORAGE);

@@ -30,7 +30,7 @@ use super::syntaxes::{
 use super::{DimseOptions, GetProgress};
 use crate::net::error::{NetError, NetErrorKind, NetResult};
 use crate::net::node::DimseNode;
-use crate::net::query::{Level, QueryKeys};
+use crate::net::query::{Level, QueryKeys, is_valid_uid};
 use crate::net::store::{InstanceWriter, StoredInstance};
 
 /// The most messages one retrieval handles: far beyond any study (two per
@@ -222,6 +222,29 @@ fn classes_in(
     study_uid: &str,
     series_uid: Option<&str>,
 ) -> Vec<String> {
+    // SOP Classes in Study (an optional study-level key that Orthanc,
+    // dcm4chee and others answer) costs one small query; only without it
+    // are the study's instances listed.
+    let study = QueryKeys {
+        level: Level::Study,
+        study_uid: Some(study_uid.to_string()),
+        ..Default::default()
+    };
+    let in_study: Vec<String> = super::find(node, options, &study)
+        .unwrap_or_default()
+        .first()
+        .and_then(|row| row.get("SOPClassesInStudy")?.as_str().map(str::to_string))
+        .map(|classes| {
+            classes
+                .split('\\')
+                .map(|c| c.trim_end_matches(['\0', ' ']).to_string())
+                .filter(|c| is_valid_uid(c))
+                .collect()
+        })
+        .unwrap_or_default();
+    if !in_study.is_empty() {
+        return in_study;
+    }
     let series: Vec<String> = match series_uid {
         Some(series) => vec![series.to_string()],
         None => {
