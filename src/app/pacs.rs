@@ -87,6 +87,8 @@ pub enum RetrievalEvent {
         received: usize,
         /// Expected, when known.
         expected: Option<usize>,
+        /// The series being retrieved and how many there are.
+        series: Option<(usize, usize)>,
     },
     /// The retrieval ended: the study's instances (listed on the
     /// retrieval thread: the UI thread never reads a folder), or why not.
@@ -106,6 +108,10 @@ pub struct Retrieval {
     pub received: usize,
     /// Instances expected (of the current series for DICOMweb).
     pub expected: Option<usize>,
+    /// Instances received of the current series (DICOMweb).
+    pub in_series: usize,
+    /// The series being retrieved and how many there are (DICOMweb).
+    pub series: Option<(usize, usize)>,
     /// The outcome, once ended.
     pub outcome: Option<Result<(), String>>,
     events: Receiver<RetrievalEvent>,
@@ -214,6 +220,7 @@ pub struct PacsPanel {
     echo: Option<Answer<Duration>>,
     book: Option<Answer<NodeBook>>,
     sending: Option<Answer<String>>,
+    clearing: Option<Answer<usize>>,
     cache: Option<StudyCache>,
     nodes_file: Option<PathBuf>,
 }
@@ -239,6 +246,26 @@ impl PacsPanel {
             || self.priors_search.is_some()
             || self.book.is_some()
             || self.sending.is_some()
+            || self.clearing.is_some()
+    }
+
+    /// Empties the study cache in the background (not while a retrieval
+    /// writes into it).
+    pub fn clear_cache(&mut self, wake: impl Fn() + Send + 'static) {
+        if self.retrieving() {
+            self.status =
+                Some("The cache cannot be cleared while a study is being retrieved".into());
+            return;
+        }
+        let Some(cache) = self.cache.clone().or_else(StudyCache::default_location) else {
+            self.status = Some("no data folder for the study cache (set HILUM_DATA_DIR)".into());
+            return;
+        };
+        self.clearing = Some(Promise::spawn_thread("pacs clear cache", move || {
+            let cleared = cache.clear();
+            wake();
+            cleared
+        }));
     }
 
     /// Reads the saved nodes in the background (once per opening).
@@ -427,6 +454,7 @@ impl PacsPanel {
                                 path: stored.path.clone(),
                                 received: progress.received,
                                 expected: progress.expected,
+                                series: progress.series,
                             });
                             wake();
                         })
@@ -453,6 +481,8 @@ impl PacsPanel {
             beside,
             received: 0,
             expected: None,
+            in_series: 0,
+            series: None,
             outcome: None,
             events: rx,
             sent: HashSet::new(),
@@ -521,6 +551,18 @@ impl PacsPanel {
                 Err(pending) => self.book = Some(pending),
             }
         }
+        if let Some(clearing) = self.clearing.take() {
+            match clearing.try_take() {
+                Ok(Ok(n)) => {
+                    self.status = Some(format!(
+                        "Removed {n} cached stud{}",
+                        if n == 1 { "y" } else { "ies" }
+                    ))
+                }
+                Ok(Err(why)) => self.status = Some(why),
+                Err(pending) => self.clearing = Some(pending),
+            }
+        }
         if let Some(sending) = self.sending.take() {
             match sending.try_take() {
                 Ok(Ok(done)) | Ok(Err(done)) => self.status = Some(done),
@@ -564,10 +606,12 @@ impl PacsPanel {
                         path,
                         received,
                         expected,
+                        series,
                     } => {
                         retrieval.received += 1;
-                        let _ = received;
+                        retrieval.in_series = received;
                         retrieval.expected = expected;
+                        retrieval.series = series;
                         if retrieval.sent.insert(path.clone()) {
                             arrived.paths.push(path);
                         }

@@ -14,6 +14,8 @@ pub enum Action {
     OpenFiles,
     /// Open a folder through the system dialog.
     OpenFolder,
+    /// Show or hide the PACS window (search and open studies).
+    OpenPacs,
     /// Next image (or frame) in the stack.
     NextImage,
     /// Previous image (or frame) in the stack.
@@ -128,6 +130,11 @@ pub const SHORTCUTS: &[Shortcut] = &[
         Action::OpenFolder,
         KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::O),
         "Open folder",
+    ),
+    row(
+        Action::OpenPacs,
+        command(Key::P),
+        "Open from PACS (search, retrieve)",
     ),
     row(
         Action::NextImage,

@@ -227,6 +227,7 @@ fn a_pacs_study_is_found_opened_and_its_prior_shown_beside() {
     h.state_mut().pacs.send(vec![export], || {});
     wait_for_label(&mut h, "Sent 1 file(s)");
 
+    // The cache is clearable from the window (not while retrieving).
     let cached = |uid: &str| {
         work.path()
             .join("cache")
@@ -242,4 +243,7 @@ fn a_pacs_study_is_found_opened_and_its_prior_shown_beside() {
             .join(".incomplete")
             .exists()
     );
+    h.get_by_label("Clear the study cache").click();
+    wait_for_label(&mut h, "Removed 2 cached studies");
+    assert!(!cached(&current_uid).exists() && !cached(&prior_uid).exists());
 }

@@ -108,6 +108,7 @@ impl Viewer {
             Action::Help => self.show_help = !self.show_help,
             Action::OpenFiles => self.open_dialog(false),
             Action::OpenFolder => self.open_dialog(true),
+            Action::OpenPacs => self.pacs.open = !self.pacs.open,
             Action::NextImage => vp.step(1, len),
             Action::PreviousImage => vp.step(-1, len),
             Action::PageForward => vp.step(10, len),

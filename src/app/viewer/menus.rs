@@ -53,7 +53,11 @@ impl Viewer {
                     if ui.button("Open folder…").clicked() {
                         self.open_dialog(true);
                     }
-                    if ui.button("Open from PACS…").clicked() {
+                    if ui
+                        .button("Open from PACS…")
+                        .on_hover_text(crate::app::shortcuts::keys_for(ui.ctx(), Action::OpenPacs))
+                        .clicked()
+                    {
                         self.pacs.open = true;
                     }
                     if ui.button("Export…").clicked() {

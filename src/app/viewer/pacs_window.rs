@@ -166,6 +166,9 @@ impl Viewer {
                     if ui.button("Search").clicked() {
                         pacs.search(wake());
                     }
+                    if ui.button("Clear the study cache").clicked() {
+                        pacs.clear_cache(wake());
+                    }
                     if pacs.busy() {
                         ui.spinner();
                     }
@@ -178,14 +181,31 @@ impl Viewer {
                 {
                     let progress = match retrieval.expected {
                         Some(expected) if expected > 0 => {
-                            (retrieval.received as f32 / expected as f32).min(1.0)
+                            let done = if retrieval.series.is_some() {
+                                retrieval.in_series
+                            } else {
+                                retrieval.received
+                            };
+                            (done as f32 / expected as f32).min(1.0)
                         }
                         _ => 0.0,
                     };
-                    ui.add(egui::ProgressBar::new(progress).text(format!(
-                        "Retrieving {}: {} image(s)",
-                        retrieval.label, retrieval.received
-                    )));
+                    let text = match retrieval.series {
+                        Some((index, count)) => format!(
+                            "Retrieving {}: series {}/{count}, {}/{} image(s)",
+                            retrieval.label,
+                            index + 1,
+                            retrieval.in_series,
+                            retrieval
+                                .expected
+                                .map_or("?".to_string(), |n| n.to_string())
+                        ),
+                        None => format!(
+                            "Retrieving {}: {} image(s)",
+                            retrieval.label, retrieval.received
+                        ),
+                    };
+                    ui.add(egui::ProgressBar::new(progress).text(text));
                 }
                 ui.separator();
                 egui::ScrollArea::both()

@@ -30,9 +30,12 @@ pub fn association_error(peer: &str, error: UlError, sent_identity: bool) -> Net
                     AssociationRJSource::ServiceUser(AssociationRJServiceUserReason::NoReasonGiven)
                 )
             {
-                // PS3.8 has no reason code for a refused user identity, so
-                // this cannot be told apart from other refusals for sure.
-                why.push_str(" (a user identity was sent: the peer may have refused it)");
+                // PS3.8 has no reason code for a refused user identity;
+                // peers that check one reject with "no reason given"
+                // (PS3.7 D.3.3.7), so with credentials sent that is taken as
+                // the credentials being refused, and said so.
+                why.push_str(" (a user identity was sent: the peer refused it)");
+                return NetError::new(peer, NetErrorKind::Authentication(why));
             }
             NetErrorKind::Refused(why)
         }
@@ -130,5 +133,47 @@ pub fn pdu_name(pdu: &Pdu) -> &'static str {
         Pdu::ReleaseRQ => "A-RELEASE-RQ",
         Pdu::ReleaseRP => "A-RELEASE-RP",
         Pdu::AbortRQ { .. } => "A-ABORT",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_ul::pdu::AssociationRJ;
+
+    fn rejected(source: AssociationRJSource) -> UlError {
+        UlError::Rejected {
+            association_rj: AssociationRJ {
+                result: AssociationRJResult::Permanent,
+                source,
+            },
+            backtrace: std::backtrace::Backtrace::disabled(),
+        }
+    }
+
+    #[test]
+    fn a_rejection_after_sending_credentials_is_an_authentication_failure() {
+        let no_reason = || {
+            rejected(AssociationRJSource::ServiceUser(
+                AssociationRJServiceUserReason::NoReasonGiven,
+            ))
+        };
+        let err = association_error("PACS@h:104", no_reason(), true);
+        assert!(err.is_authentication(), "{err}");
+        assert!(err.to_string().contains("authentication failed"), "{err}");
+        // Without credentials the same rejection is a plain refusal.
+        assert!(matches!(
+            association_error("PACS@h:104", no_reason(), false).kind,
+            NetErrorKind::Refused(_)
+        ));
+        // An unknown calling AE title is never blamed on the credentials.
+        let aet = rejected(AssociationRJSource::ServiceUser(
+            AssociationRJServiceUserReason::CallingAETitleNotRecognized,
+        ));
+        let err = association_error("PACS@h:104", aet, true);
+        assert!(
+            matches!(&err.kind, NetErrorKind::Refused(why) if why.contains("--aet")),
+            "{err}"
+        );
     }
 }
