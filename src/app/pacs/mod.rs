@@ -8,6 +8,9 @@
 //! to the settings, the node file or a log (DESIGN invariant 34). It may
 //! also come from `HILUM_PACS_PASSWORD`, as for the command line.
 
+mod login;
+mod rows;
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, channel};
@@ -16,65 +19,14 @@ use std::time::Duration;
 use poll_promise::Promise;
 
 use crate::net::cache::StudyCache;
-use crate::net::node::{NodeBook, SavedNode, check_ae_title};
-use crate::net::{Credentials, Level, Node, QueryKeys, Row, Secret, Session};
+use crate::net::node::{NodeBook, SavedNode};
+use crate::net::{Level, QueryKeys, Row, Secret};
+
+use self::login::{Login, read_book};
+pub use self::rows::{DateFilter, field, sort_rows};
 
 /// How long one exchange may wait for the peer.
 const TIMEOUT: Duration = Duration::from_secs(30);
-
-/// The study date filter.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum DateFilter {
-    /// Any date.
-    #[default]
-    Any,
-    /// Today.
-    Today,
-    /// Yesterday.
-    Yesterday,
-    /// The last seven days, today included.
-    LastWeek,
-    /// The range typed in `custom_dates`.
-    Custom,
-}
-
-impl DateFilter {
-    /// The filters, in the order the window offers them.
-    pub const ALL: [DateFilter; 5] = [
-        DateFilter::Any,
-        DateFilter::Today,
-        DateFilter::Yesterday,
-        DateFilter::LastWeek,
-        DateFilter::Custom,
-    ];
-
-    /// Its name in the window.
-    pub fn label(self) -> &'static str {
-        match self {
-            DateFilter::Any => "Any date",
-            DateFilter::Today => "Today",
-            DateFilter::Yesterday => "Yesterday",
-            DateFilter::LastWeek => "Last 7 days",
-            DateFilter::Custom => "Custom",
-        }
-    }
-
-    /// The DICOM date range for `today`, or `None` for any date.
-    pub fn range(self, today: chrono::NaiveDate, custom: &str) -> Option<String> {
-        let day = |d: chrono::NaiveDate| d.format("%Y%m%d").to_string();
-        match self {
-            DateFilter::Any => None,
-            DateFilter::Today => Some(day(today)),
-            DateFilter::Yesterday => Some(day(today - chrono::Duration::days(1))),
-            DateFilter::LastWeek => Some(format!(
-                "{}-{}",
-                day(today - chrono::Duration::days(6)),
-                day(today)
-            )),
-            DateFilter::Custom => Some(custom.trim().to_string()).filter(|c| !c.is_empty()),
-        }
-    }
-}
 
 /// What a retrieval thread reports.
 #[derive(Debug)]
@@ -130,49 +82,6 @@ pub struct Arrived {
 }
 
 type Answer<T> = Promise<Result<T, String>>;
-
-/// The node and login of the window, moved to a background thread.
-#[derive(Clone)]
-struct Login {
-    nodes_file: Option<PathBuf>,
-    node: String,
-    aet: String,
-    user: String,
-    password: Secret,
-}
-
-impl Login {
-    /// A session with the node (reads the saved nodes and, for HTTPS, the
-    /// certificate roots: call it off the UI thread).
-    fn session(&self) -> Result<Session, String> {
-        if self.node.is_empty() {
-            return Err(
-                "choose a node: a saved name, a DICOMweb URL or dicom://AET@host:port".into(),
-            );
-        }
-        let book = read_book(self.nodes_file.as_deref())?;
-        let (node, saved) = Node::resolve(&self.node, &book).map_err(|e| e.to_string())?;
-        let aet = Some(self.aet.clone())
-            .filter(|a| !a.is_empty())
-            .or(saved.aet.clone())
-            .unwrap_or_else(|| "HILUM".to_string());
-        let aet = check_ae_title(&aet)?;
-        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-        let user = Some(self.user.clone())
-            .filter(|u| !u.is_empty())
-            .or_else(|| env("HILUM_PACS_USER"))
-            .or(saved.user);
-        let password = Some(self.password.clone())
-            .filter(|p| !p.expose().is_empty())
-            .or_else(|| env("HILUM_PACS_PASSWORD").map(Secret::new));
-        let credentials = Credentials {
-            user,
-            password,
-            token: env("HILUM_PACS_TOKEN").map(Secret::new),
-        };
-        Session::new(&node, credentials, &aet, TIMEOUT).map_err(|e| e.to_string())
-    }
-}
 
 /// The PACS window.
 #[derive(Default)]
@@ -648,88 +557,5 @@ impl PacsPanel {
             key
         };
         sort_rows(&mut self.results, &key, ascending);
-    }
-}
-
-/// The saved nodes' file (`file`, else the data folder's), read; a
-/// missing file is an empty book.
-fn read_book(file: Option<&std::path::Path>) -> Result<NodeBook, String> {
-    let path = match file {
-        Some(file) => file.to_path_buf(),
-        None => NodeBook::default_path()
-            .ok_or("no data folder for the saved nodes (set HILUM_DATA_DIR)")?,
-    };
-    NodeBook::load(&path).map_err(|e| e.to_string())
-}
-
-/// A row's value as text.
-pub fn field(row: &Row, key: &str) -> Option<String> {
-    match row.get(key)? {
-        serde_json::Value::String(text) => Some(text.clone()),
-        serde_json::Value::Null => None,
-        other => Some(other.to_string()),
-    }
-}
-
-/// Sorts rows by `key` (numbers as numbers, missing values last).
-pub fn sort_rows(rows: &mut [Row], key: &str, ascending: bool) {
-    rows.sort_by(|a, b| {
-        let (x, y) = (a.get(key), b.get(key));
-        let order = match (x.and_then(|v| v.as_f64()), y.and_then(|v| v.as_f64())) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            _ => field(a, key)
-                .unwrap_or_default()
-                .cmp(&field(b, key).unwrap_or_default()),
-        };
-        if ascending { order } else { order.reverse() }
-    });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn date_filters_become_dicom_ranges() {
-        let today = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
-        assert_eq!(DateFilter::Any.range(today, ""), None);
-        assert_eq!(
-            DateFilter::Today.range(today, "").as_deref(),
-            Some("20260302")
-        );
-        assert_eq!(
-            DateFilter::Yesterday.range(today, "").as_deref(),
-            Some("20260301")
-        );
-        assert_eq!(
-            DateFilter::LastWeek.range(today, "").as_deref(),
-            Some("20260224-20260302")
-        );
-        assert_eq!(
-            DateFilter::Custom.range(today, " 2025-2026 ").as_deref(),
-            Some("2025-2026")
-        );
-    }
-
-    #[test]
-    fn rows_sort_by_number_or_text() {
-        let row = |date: &str, n: i64| {
-            let mut r = Row::new();
-            r.insert("StudyDate".into(), date.into());
-            r.insert("NumberOfStudyRelatedInstances".into(), n.into());
-            r
-        };
-        let mut rows = vec![
-            row("20240101", 10),
-            row("20250101", 9),
-            row("20230101", 100),
-        ];
-        sort_rows(&mut rows, "StudyDate", false);
-        assert_eq!(field(&rows[0], "StudyDate").as_deref(), Some("20250101"));
-        sort_rows(&mut rows, "NumberOfStudyRelatedInstances", true);
-        assert_eq!(
-            field(&rows[0], "NumberOfStudyRelatedInstances").as_deref(),
-            Some("9")
-        );
     }
 }
