@@ -79,6 +79,9 @@ pub struct Arrived {
     pub beside: bool,
     /// The study they belong to.
     pub study_uid: String,
+    /// They are the study's first: put it on screen once loaded (later
+    /// ones must not move the reader away from where they are).
+    pub first: bool,
 }
 
 type Answer<T> = Promise<Result<T, String>>;
@@ -509,6 +512,7 @@ impl PacsPanel {
         if let Some(retrieval) = &mut self.retrieval {
             arrived.beside = retrieval.beside;
             arrived.study_uid = retrieval.study_uid.clone();
+            arrived.first = retrieval.sent.is_empty();
             for event in retrieval.events.try_iter() {
                 match event {
                     RetrievalEvent::Stored {

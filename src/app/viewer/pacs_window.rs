@@ -37,7 +37,7 @@ impl Viewer {
     /// the study on screen as soon as its first image is loaded.
     pub(super) fn collect_pacs(&mut self, ctx: &egui::Context) {
         let arrived = self.pacs.poll();
-        if !arrived.paths.is_empty() {
+        if arrived.first && !arrived.paths.is_empty() {
             let viewport = if arrived.beside {
                 self.settings.layout = Layout::SideBySide;
                 1
@@ -45,6 +45,8 @@ impl Viewer {
                 0
             };
             self.pending_focus = Some((arrived.study_uid.clone(), viewport));
+        }
+        if !arrived.paths.is_empty() {
             self.load_quietly(ctx, arrived.paths);
         }
         if let Some((study, viewport)) = &self.pending_focus
