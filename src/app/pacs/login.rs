@@ -15,6 +15,7 @@ pub(super) struct Login {
     pub(super) aet: String,
     pub(super) user: String,
     pub(super) password: Secret,
+    pub(super) ca_file: String,
 }
 
 impl Login {
@@ -27,7 +28,12 @@ impl Login {
             );
         }
         let book = read_book(self.nodes_file.as_deref())?;
-        let (node, saved) = Node::resolve(&self.node, &book).map_err(|e| e.to_string())?;
+        let (mut node, saved) = Node::resolve(&self.node, &book).map_err(|e| e.to_string())?;
+        if let Node::Web(web) = &mut node
+            && !self.ca_file.trim().is_empty()
+        {
+            web.ca_file = Some(PathBuf::from(self.ca_file.trim()));
+        }
         let aet = Some(self.aet.clone())
             .filter(|a| !a.is_empty())
             .or(saved.aet.clone())

@@ -99,6 +99,9 @@ pub struct PacsPanel {
     pub user: String,
     /// The password: in memory for this run only.
     pub password: String,
+    /// A PEM file of CA certificates to trust besides the system's
+    /// (HTTPS nodes; empty: the saved node's, if any).
+    pub ca_file: String,
     /// Patient's Name pattern.
     pub patient_name: String,
     /// Patient ID.
@@ -200,7 +203,7 @@ impl PacsPanel {
             url: self.node.trim().to_string(),
             user: Some(self.user.trim().to_string()).filter(|u| !u.is_empty()),
             aet: Some(self.aet.trim().to_string()).filter(|a| !a.is_empty()),
-            ca_file: None,
+            ca_file: Some(PathBuf::from(self.ca_file.trim())).filter(|p| !p.as_os_str().is_empty()),
         };
         let file = self.nodes_file.clone();
         self.book = Some(Promise::spawn_thread("pacs save node", move || {
@@ -220,6 +223,11 @@ impl PacsPanel {
             self.node = name.clone();
             self.user = node.user.clone().unwrap_or_default();
             self.aet = node.aet.clone().unwrap_or_default();
+            self.ca_file = node
+                .ca_file
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             self.save_name = name.clone();
         }
     }
@@ -283,6 +291,7 @@ impl PacsPanel {
             aet: self.aet.trim().to_string(),
             user: self.user.trim().to_string(),
             password: Secret::new(self.password.clone()),
+            ca_file: self.ca_file.clone(),
         }
     }
 

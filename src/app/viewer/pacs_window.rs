@@ -120,6 +120,13 @@ impl Viewer {
                     true,
                 );
                 field_row(ui, "AE title", &mut pacs.aet, "HILUM", false);
+                field_row(
+                    ui,
+                    "CA file",
+                    &mut pacs.ca_file,
+                    "PEM, besides the system's roots (HTTPS)",
+                    false,
+                );
                 ui.horizontal(|ui| {
                     if ui.button("Test the node (echo)").clicked() {
                         pacs.echo(wake());
