@@ -382,6 +382,8 @@ fn classify_keeps_its_json_contract_field_by_field() {
             "engine_detail",
             "execution_provider",
             "execution_provider_fallback",
+            "in_scope",
+            "scope_reasons",
             "findings",
             "out_of_scope_warnings",
             "timing_ms",
@@ -421,4 +423,125 @@ fn classify_keeps_its_json_contract_field_by_field() {
     assert!(findings[0]["threshold"].is_null() && findings[0]["positive"].is_null());
     assert_eq!(findings[1]["is_finding"], true);
     assert!(findings[1]["positive"].is_boolean());
+}
+
+/// A chest X-ray as DICOM (CR, CHEST, PA) made from a bundled X-ray's
+/// pixels, with Patient's Age `age`.
+fn chest_dicom(dir: &Path, age: &str) -> PathBuf {
+    use dicom_core::VR;
+    use dicom_dictionary_std::tags;
+    let xray = image::open(root().join("assets/chest-xray/NORMAL2-IM-1427-0001.jpeg"))
+        .unwrap()
+        .to_luma8();
+    let (w, h) = xray.dimensions();
+    let path = dir.join(format!("chest-{age}.dcm"));
+    let pixels = dicom_core::DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        dicom_core::PrimitiveValue::U8(xray.into_raw().into()),
+    );
+    let text = common::text;
+    common::write_dicom(
+        &path,
+        vec![
+            text(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.1"),
+            text(
+                tags::SOP_INSTANCE_UID,
+                VR::UI,
+                &format!("1.2.826.0.1.3680043.9.7433.6.{}", age.trim_end_matches('Y')),
+            ),
+            text(tags::MODALITY, VR::CS, "CR"),
+            text(tags::BODY_PART_EXAMINED, VR::CS, "CHEST"),
+            text(tags::VIEW_POSITION, VR::CS, "PA"),
+            text(tags::PATIENT_AGE, VR::AS, age),
+            common::us(tags::SAMPLES_PER_PIXEL, 1),
+            text(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"),
+            common::us(tags::ROWS, h as u16),
+            common::us(tags::COLUMNS, w as u16),
+            common::us(tags::BITS_ALLOCATED, 8),
+            common::us(tags::BITS_STORED, 8),
+            common::us(tags::HIGH_BIT, 7),
+            common::us(tags::PIXEL_REPRESENTATION, 0),
+            pixels,
+        ],
+    );
+    path
+}
+
+#[test]
+fn images_outside_the_scope_get_no_call_and_unverifiable_ones_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let adult = chest_dicom(dir.path(), "045Y");
+    let child = chest_dicom(dir.path(), "003Y");
+    let ct = root().join("assets/CT_small.dcm");
+    let mr = common::corpus_dir().join("MR_small.dcm");
+    let jpeg = root().join("assets/chest-xray/person1946_bacteria_4874.jpeg");
+    let paths: Vec<&str> = [&ct, &mr, &adult, &child, &jpeg]
+        .iter()
+        .map(|p| p.to_str().unwrap())
+        .collect();
+    let mut args = paths.clone();
+    args.extend(["--json", "--engine", "tract"]);
+    let results = json_array(&classify(&args, &[]));
+    assert_eq!(results.len(), 5);
+    let by_path = |p: &Path| {
+        results
+            .iter()
+            .find(|r| r["path"] == p.display().to_string())
+            .unwrap_or_else(|| panic!("{} in {results:?}", p.display()))
+    };
+    for (path, why) in [
+        (&ct, "modality CT"),
+        (&mr, "modality MR"),
+        (&adult, "patient age 045Y"),
+    ] {
+        let r = by_path(path);
+        assert_eq!(r["in_scope"], false, "{}", path.display());
+        let reasons = r["scope_reasons"].as_array().unwrap();
+        assert!(
+            reasons.iter().any(|w| w.as_str().unwrap().contains(why)),
+            "{reasons:?}"
+        );
+        for finding in r["findings"].as_array().unwrap() {
+            assert!(finding["positive"].is_null(), "{finding}");
+            assert!(
+                finding["call"]
+                    .as_str()
+                    .unwrap()
+                    .contains("outside the model's scope"),
+                "{finding}"
+            );
+            assert!(
+                finding["probability"].is_number(),
+                "the number is still there: {finding}"
+            );
+        }
+    }
+    // A paediatric chest X-ray as DICOM is in scope and gets its calls.
+    let r = by_path(&child);
+    assert_eq!(r["in_scope"], true);
+    let pneumonia = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["is_finding"] == true)
+        .unwrap();
+    assert!(pneumonia["positive"].is_boolean(), "{pneumonia}");
+    // A plain JPEG cannot show its scope: said so, calls kept.
+    let r = by_path(&jpeg);
+    assert!(r["in_scope"].is_null());
+    assert!(
+        r["scope_reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == "scope not verifiable from the file")
+    );
+    let pneumonia = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["is_finding"] == true)
+        .unwrap();
+    assert!(pneumonia["positive"].is_boolean(), "{pneumonia}");
 }

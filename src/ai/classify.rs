@@ -28,11 +28,21 @@ pub struct Finding {
     pub positive: Option<bool>,
     /// True for labels the manifest lists as findings.
     pub is_finding: bool,
+    /// The image is outside the model's scope: the probability is not
+    /// interpretable and there is no call (`positive` is `None`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub outside_scope: bool,
 }
+
+/// The words every output uses for an image outside the model's scope.
+pub const OUTSIDE_SCOPE: &str = "Outside the model's scope — not interpretable";
 
 impl Finding {
     /// The call in words, as the viewer and reports show it.
     pub fn wording(&self) -> String {
+        if self.outside_scope {
+            return "outside the model's scope: not interpretable (no call)".into();
+        }
         match (self.positive, self.threshold) {
             (Some(true), Some(t)) => format!("above the model's operating point ({t:.2})"),
             (Some(false), Some(t)) => format!("below the model's operating point ({t:.2})"),
@@ -67,7 +77,14 @@ pub struct Classification {
     pub execution_provider: ExecutionProviderUsed,
     /// Per label, in the model's order.
     pub findings: Vec<Finding>,
-    /// Why the image may be outside what the model was made for.
+    /// Whether the image is within the model's scope: `Some(false)`
+    /// withholds every call, `None` when the file cannot show it (a plain
+    /// JPEG): the calls stand, with that said.
+    pub in_scope: Option<bool>,
+    /// Why the image is outside the scope (or why it cannot be checked).
+    pub scope_reasons: Vec<String>,
+    /// Why the image may be outside what the model was made for, and other
+    /// caveats (a multi-frame image classified on frame 0).
     pub out_of_scope_warnings: Vec<String>,
     /// Timing.
     pub timing_ms: Timing,
@@ -109,6 +126,7 @@ pub fn findings(manifest: &Manifest, probabilities: &[f32]) -> Vec<Finding> {
                 threshold_source: op.map(|o| o.source.clone()),
                 positive: op.map(|o| p >= o.threshold),
                 is_finding,
+                outside_scope: false,
             }
         })
         .collect()
@@ -125,6 +143,67 @@ fn age_years(image: &Image) -> Option<f32> {
         "D" => n / 365.0,
         _ => return None,
     })
+}
+
+/// Whether an image is within a model's scope, and why not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScopeCheck {
+    /// `Some(true)`: the file shows an image the model was made for;
+    /// `Some(false)`: it shows one it was not; `None`: it cannot tell (no
+    /// modality, or a raster image with no metadata).
+    pub in_scope: Option<bool>,
+    /// The reasons, in words.
+    pub reasons: Vec<String>,
+}
+
+/// What an image whose file cannot show its scope is told.
+pub const SCOPE_NOT_VERIFIABLE: &str = "scope not verifiable from the file";
+
+/// Checks `image` against the manifest's `[scope]` (modality, body part,
+/// view, age, DICOM or not).
+pub fn scope_check(manifest: &Manifest, image: &Image) -> ScopeCheck {
+    let reasons: Vec<String> = scope_warnings(manifest, image)
+        .into_iter()
+        .filter(|w| !w.starts_with("multi-frame image"))
+        .collect();
+    let is_dicom = matches!(
+        image.source,
+        crate::imaging::image::SourceFormat::Dicom { .. }
+    );
+    let no_modality =
+        is_dicom && image.metadata.modality.is_none() && !manifest.scope.modalities.is_empty();
+    let contradicted = reasons
+        .iter()
+        .any(|r| !r.starts_with("the image has no modality"));
+    if contradicted {
+        return ScopeCheck {
+            in_scope: Some(false),
+            reasons,
+        };
+    }
+    if !is_dicom || no_modality {
+        let mut reasons = reasons;
+        reasons.push(SCOPE_NOT_VERIFIABLE.to_string());
+        return ScopeCheck {
+            in_scope: None,
+            reasons,
+        };
+    }
+    ScopeCheck {
+        in_scope: Some(true),
+        reasons,
+    }
+}
+
+/// Withholds every call of `findings` when `check` says the image is
+/// outside the scope.
+pub fn apply_scope(findings: &mut [Finding], check: &ScopeCheck) {
+    if check.in_scope == Some(false) {
+        for finding in findings {
+            finding.positive = None;
+            finding.outside_scope = true;
+        }
+    }
 }
 
 /// Warnings for an image outside the model's scope.
@@ -267,13 +346,18 @@ impl LoadedModel {
             )));
         }
         let probabilities = probabilities(&self.manifest, &scores);
+        let scope = scope_check(&self.manifest, image);
+        let mut findings = findings(&self.manifest, &probabilities);
+        apply_scope(&mut findings, &scope);
         Ok(Classification {
             model_id: self.manifest.id.clone(),
             model_name: self.manifest.name.clone(),
             model_version: self.manifest.version.clone(),
             engine: self.engine.name().into(),
             execution_provider: self.execution_provider.clone(),
-            findings: findings(&self.manifest, &probabilities),
+            findings,
+            in_scope: scope.in_scope,
+            scope_reasons: scope.reasons,
             out_of_scope_warnings: scope_warnings(&self.manifest, image),
             timing_ms: Timing {
                 preprocess,

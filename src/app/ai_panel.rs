@@ -58,11 +58,22 @@ fn probability_bar(ui: &mut egui::Ui, finding: &Finding) {
 }
 
 fn classification(ui: &mut egui::Ui, c: &Classification) {
+    let outside = c.in_scope == Some(false);
+    if outside {
+        // The reader ran it anyway: the numbers are shown muted, with no
+        // call, under the words every output uses.
+        ui.colored_label(
+            Color32::from_rgb(240, 180, 60),
+            crate::ai::classify::OUTSIDE_SCOPE,
+        );
+    }
     for finding in &c.findings {
-        ui.label(format!(
-            "{}: probability {:.2}",
-            finding.label, finding.probability
-        ));
+        let line = format!("{}: probability {:.2}", finding.label, finding.probability);
+        if outside {
+            ui.weak(line);
+            continue;
+        }
+        ui.label(line);
         probability_bar(ui, finding);
         if let Some(t) = finding.threshold {
             ui.label(format!("Operating point {t:.2}"));
@@ -71,6 +82,12 @@ fn classification(ui: &mut egui::Ui, c: &Classification) {
             ui.label(finding.wording());
         }
         ui.add_space(4.0);
+    }
+    if c.in_scope.is_none() {
+        ui.colored_label(
+            Color32::from_rgb(200, 200, 140),
+            format!("In scope? {}", crate::ai::classify::SCOPE_NOT_VERIFIABLE),
+        );
     }
     ui.label(format!(
         "Latency {:.0} ms (preprocess {:.0} ms, inference {:.0} ms)",
@@ -89,13 +106,23 @@ fn classification(ui: &mut egui::Ui, c: &Classification) {
     }
 }
 
+/// What the panel knows about the image shown: its AI state and whether
+/// it is within the model's scope.
+#[derive(Clone, Copy)]
+pub struct ShownImage<'a> {
+    /// The classification's state.
+    pub view: &'a AiView,
+    /// The scope check (`None` without a model).
+    pub scope: Option<&'a crate::ai::classify::ScopeCheck>,
+}
+
 /// Draws the panel. `heatmap` is the current image's heatmap state when
 /// the overlay is on (`None`: no image or no model).
 pub fn show(
     ui: &mut egui::Ui,
     model: Option<&Manifest>,
     status: &str,
-    view: Option<&AiView>,
+    shown: Option<ShownImage<'_>>,
     settings: &mut Settings,
     heatmaps: &mut Heatmaps,
     heatmap: Option<&HeatmapState>,
@@ -115,16 +142,28 @@ pub fn show(
         out.run = true;
     }
     ui.separator();
-    match view {
+    let scope = shown.and_then(|s| s.scope);
+    match shown.map(|s| s.view) {
         None => {
             ui.label("No image shown.");
         }
         Some(AiView::NoModel(reason)) => {
             ui.label(format!("No model: {reason}"));
         }
-        Some(AiView::Idle) => {
-            ui.label("Not run on this image.");
-        }
+        Some(AiView::Idle) => match scope {
+            Some(check) if check.in_scope == Some(false) => {
+                ui.colored_label(
+                    Color32::from_rgb(240, 180, 60),
+                    "Outside the model's scope: not run automatically (Run AI runs it anyway; the result is not interpretable)",
+                );
+                for reason in &check.reasons {
+                    ui.label(format!("• {reason}"));
+                }
+            }
+            _ => {
+                ui.label("Not run on this image.");
+            }
+        },
         Some(AiView::Running) => {
             ui.horizontal(|ui| {
                 ui.spinner();

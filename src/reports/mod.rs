@@ -205,6 +205,9 @@ pub fn caption(report: &Report<'_>, key: &KeyImage<'_>) -> Vec<String> {
             .filter(|f| f.is_finding)
             .map(|f| format!("{} {:.3}, {}", f.label, f.probability, f.wording()))
             .collect();
+        if ai.classification.in_scope == Some(false) {
+            lines.push(format!("AI: {}", crate::ai::classify::OUTSIDE_SCOPE));
+        }
         lines.push(format!("AI: {}", findings.join("; ")));
         lines.push(format!("Model: {}", ai.model_line()));
     }

@@ -192,7 +192,9 @@ fn ai_section(b: &mut Builder, report: &Report<'_>) {
         "Call".into(),
     ]));
     for f in &ai.classification.findings {
-        let call = if f.is_finding {
+        let call = if f.outside_scope {
+            "not interpretable".to_string()
+        } else if f.is_finding {
             match f.positive {
                 Some(true) => "above".to_string(),
                 Some(false) => "below".to_string(),
@@ -211,6 +213,9 @@ fn ai_section(b: &mut Builder, report: &Report<'_>) {
     b.blocks.push(Block::Gap(4.0));
     b.field("Model", &ai.model_line());
     b.field("Engine", &ai.engine_line());
+    if ai.classification.in_scope == Some(false) {
+        b.field("Scope", crate::ai::classify::OUTSIDE_SCOPE);
+    }
     for w in &ai.classification.out_of_scope_warnings {
         b.field("Out of scope", w);
     }

@@ -161,6 +161,8 @@ impl Pending<Classification> for SlowPending {
                 fallback_reason: None,
             },
             findings: findings(&self.manifest, &probabilities),
+            in_scope: Some(true),
+            scope_reasons: Vec::new(),
             out_of_scope_warnings: vec!["a CT given to a chest X-ray model".into()],
             timing_ms: Timing::default(),
             geometry: None,
@@ -511,4 +513,40 @@ fn the_shipped_ai_starts_once_the_first_image_is_shown() {
     h.key_press(Key::A);
     step_until(&mut h, "the classification", |v| v.ai.cached() == 1);
     h.get_by_label_contains("PNEUMONIA: probability");
+}
+
+#[test]
+fn a_ct_is_not_run_automatically_and_run_anyway_shows_no_call() {
+    let settings = RuntimeSettings {
+        engine: EngineChoice::Tract,
+        ep: EpChoice::Cpu,
+        ..RuntimeSettings::default()
+    };
+    let classifier = WorkerClassifier::spawn(manifest(), settings);
+    // Auto-run on: the CT must still not be classified by itself.
+    let viewer = Viewer::new(Settings::default(), AiAssist::new(Ok(Box::new(classifier))));
+    let mut h = harness(viewer);
+    drop_files(&mut h, &[asset("assets/CT_small.dcm")]);
+    step_until(&mut h, "the CT", |v| v.displayed(0).is_some());
+    for _ in 0..20 {
+        h.step();
+    }
+    assert_eq!(
+        h.state().ai.cached(),
+        0,
+        "an out-of-scope image was run automatically"
+    );
+    assert!(!h.state().ai.is_running());
+    h.get_by_label_contains("Outside the model's scope: not run automatically");
+    h.get_by_label_contains("modality CT is outside the model's scope");
+    // The reader runs it anyway: numbers muted under the words, no call.
+    h.get_by_label("Run AI (A)").click();
+    step_until(&mut h, "the classification", |v| v.ai.cached() == 1);
+    h.get_by_label("Outside the model's scope — not interpretable");
+    h.get_by_label_contains("PNEUMONIA: probability");
+    assert!(
+        h.query_by_label_contains("the model's operating point")
+            .is_none(),
+        "no call may be shown for an out-of-scope image"
+    );
 }

@@ -298,8 +298,14 @@ impl Viewer {
         }
         let image = self.active_image().cloned();
         self.ai.forget_stale(image.as_deref());
+        // An image outside the model's scope is never run automatically
+        // (the reader may still run it, and sees it worded as such).
         if self.settings.auto_run_ai
             && let Some(image) = &image
+            && self
+                .ai
+                .model()
+                .is_none_or(|m| crate::ai::classify::scope_check(m, image).in_scope != Some(false))
         {
             self.ai.request(image);
         }

@@ -78,11 +78,18 @@ impl Viewer {
         egui::Panel::right("ai").default_size(300.0).show(ui, |ui| {
             let view = image.as_ref().map(|i| self.ai.view(i));
             let status = self.ai.status();
+            let scope = match (&image, &model) {
+                (Some(image), Some(model)) => Some(crate::ai::classify::scope_check(model, image)),
+                _ => None,
+            };
             let out = ai_panel::show(
                 ui,
                 model.as_ref(),
                 &status,
-                view.as_ref(),
+                view.as_ref().map(|view| ai_panel::ShownImage {
+                    view,
+                    scope: scope.as_ref(),
+                }),
                 &mut self.settings,
                 &mut self.heatmaps,
                 heatmap.as_ref(),
