@@ -517,8 +517,9 @@ fn the_shipped_ai_starts_once_the_first_image_is_shown() {
 
 #[test]
 fn a_ct_is_not_run_automatically_and_run_anyway_shows_no_call() {
+    // The engine is chosen once per process: the same as the other tests.
     let settings = RuntimeSettings {
-        engine: EngineChoice::Tract,
+        engine: EngineChoice::Onnxruntime,
         ep: EpChoice::Cpu,
         ..RuntimeSettings::default()
     };
