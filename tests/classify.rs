@@ -518,14 +518,19 @@ fn images_outside_the_scope_get_no_call_and_unverifiable_ones_say_so() {
         }
     }
     // A paediatric chest X-ray as DICOM is in scope and gets its calls.
+    // The finding (not the context label) of a result.
+    let finding = |r: &Value| -> Value {
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["is_finding"] == true)
+            .cloned()
+            .unwrap()
+    };
     let r = by_path(&child);
     assert_eq!(r["in_scope"], true);
-    let pneumonia = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["is_finding"] == true)
-        .unwrap();
+    let pneumonia = finding(r);
     assert!(pneumonia["positive"].is_boolean(), "{pneumonia}");
     // A plain JPEG cannot show its scope: said so, calls kept.
     let r = by_path(&jpeg);
@@ -537,11 +542,6 @@ fn images_outside_the_scope_get_no_call_and_unverifiable_ones_say_so() {
             .iter()
             .any(|w| w == "scope not verifiable from the file")
     );
-    let pneumonia = r["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["is_finding"] == true)
-        .unwrap();
+    let pneumonia = finding(r);
     assert!(pneumonia["positive"].is_boolean(), "{pneumonia}");
 }

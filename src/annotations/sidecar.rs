@@ -17,6 +17,17 @@ use crate::imaging::Image;
 /// Environment variable that moves the data folder (tests, portable use).
 pub const DATA_DIR_ENV: &str = "HILUM_DATA_DIR";
 
+/// Hilum's data folder: `$HILUM_DATA_DIR` when set, else the platform's
+/// (e.g. `~/.local/share/hilum` on Linux); `None` without a home folder.
+/// Annotations, the study cache and the saved PACS nodes live in it.
+pub fn data_dir() -> Option<PathBuf> {
+    match std::env::var_os(DATA_DIR_ENV) {
+        Some(dir) if !dir.is_empty() => Some(PathBuf::from(dir)),
+        _ => directories::ProjectDirs::from("org", "Hilum", "hilum")
+            .map(|dirs| dirs.data_dir().to_path_buf()),
+    }
+}
+
 /// Why a sidecar could not be found, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum SidecarError {
@@ -107,13 +118,7 @@ impl SidecarStore {
     /// annotations` when set, else the platform's (e.g.
     /// `~/.local/share/hilum/annotations` on Linux).
     pub fn default_location() -> Result<Self, SidecarError> {
-        let base = match std::env::var_os(DATA_DIR_ENV) {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => directories::ProjectDirs::from("org", "Hilum", "hilum")
-                .ok_or(SidecarError::NoDataDir)?
-                .data_dir()
-                .to_path_buf(),
-        };
+        let base = data_dir().ok_or(SidecarError::NoDataDir)?;
         Ok(Self::at(base.join("annotations")))
     }
 

@@ -11,7 +11,7 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use super::query::is_valid_uid;
-use super::store::InstanceWriter;
+use super::store::{InstanceWriter, instance_files};
 
 /// The marker of a study whose retrieval has not finished.
 const INCOMPLETE: &str = ".incomplete";
@@ -56,12 +56,7 @@ impl StudyCache {
     /// The cache in Hilum's data folder (`$HILUM_DATA_DIR/studies`, else
     /// the platform's), capped at `$HILUM_CACHE_GB` GiB (default 20).
     pub fn default_location() -> Option<Self> {
-        let base = match std::env::var_os("HILUM_DATA_DIR") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => directories::ProjectDirs::from("org", "Hilum", "hilum")?
-                .data_dir()
-                .to_path_buf(),
-        };
+        let base = crate::annotations::sidecar::data_dir()?;
         let cap = std::env::var("HILUM_CACHE_GB")
             .ok()
             .and_then(|gb| gb.trim().parse::<f64>().ok())
@@ -90,6 +85,16 @@ impl StudyCache {
     pub fn is_complete(&self, study_uid: &str) -> bool {
         self.study_dir(study_uid)
             .is_ok_and(|dir| dir.is_dir() && !dir.join(INCOMPLETE).exists())
+    }
+
+    /// The folder of a study cached whole, recorded as opened now; `None`
+    /// when it is not (or not wholly) cached.
+    pub fn open_cached(&self, study_uid: &str) -> Option<PathBuf> {
+        if !self.is_complete(study_uid) {
+            return None;
+        }
+        self.touch(study_uid);
+        self.study_dir(study_uid).ok()
     }
 
     /// Starts (or resumes) retrieving a study: its folder marked
@@ -135,13 +140,11 @@ impl StudyCache {
                     return None;
                 }
                 let path = entry.path();
-                let (mut instances, mut bytes) = (0, 0);
-                for file in std::fs::read_dir(&path).ok()?.flatten() {
-                    if file.path().extension().is_some_and(|x| x == "dcm") {
-                        instances += 1;
-                        bytes += file.metadata().map_or(0, |m| m.len());
-                    }
-                }
+                let files = instance_files(&path);
+                let bytes = files
+                    .iter()
+                    .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+                    .sum();
                 let last_used = std::fs::metadata(path.join(LAST_USED))
                     .and_then(|m| m.modified())
                     .unwrap_or(SystemTime::UNIX_EPOCH)
@@ -151,7 +154,7 @@ impl StudyCache {
                     complete: !path.join(INCOMPLETE).exists(),
                     study_uid: uid,
                     path,
-                    instances,
+                    instances: files.len(),
                     bytes,
                     last_used,
                 })

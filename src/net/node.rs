@@ -223,13 +223,7 @@ impl NodeBook {
     /// The file Hilum keeps its nodes in: `$HILUM_DATA_DIR/pacs-nodes.toml`
     /// when set, else the platform's data folder.
     pub fn default_path() -> Option<PathBuf> {
-        let base = match std::env::var_os("HILUM_DATA_DIR") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => directories::ProjectDirs::from("org", "Hilum", "hilum")?
-                .data_dir()
-                .to_path_buf(),
-        };
-        Some(base.join("pacs-nodes.toml"))
+        Some(crate::annotations::sidecar::data_dir()?.join("pacs-nodes.toml"))
     }
 
     /// Loads `path`; a missing file is an empty book.

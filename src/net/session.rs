@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 use super::cache::StudyCache;
 use super::dimse::{self, DimseOptions, GetProgress};
 use super::error::{NetError, NetErrorKind, NetResult};
-use super::node::{DimseNode, Node};
+use super::node::{DimseNode, Node, NodeBook, SavedNode, check_ae_title};
 use super::query::{QueryKeys, Row};
-use super::secret::Credentials;
-use super::store::{InstanceWriter, StoredInstance};
+use super::secret::{Credentials, Secret};
+use super::store::{InstanceWriter, StoredInstance, instance_files};
 use super::web::{self, WebClient};
 
 /// How far a retrieval has come, whichever the protocol: the counts are
@@ -185,14 +185,13 @@ impl Session {
         progress: &mut dyn FnMut(Progress, &StoredInstance),
     ) -> NetResult<PathBuf> {
         let local = |why: String| NetError::new(&self.label, NetErrorKind::Local(why));
-        let dir = cache.study_dir(study_uid).map_err(local)?;
-        if cache.is_complete(study_uid) {
-            cache.touch(study_uid);
+        if let Some(dir) = cache.open_cached(study_uid) {
             return Ok(dir);
         }
+        let dir = cache.study_dir(study_uid).map_err(local)?;
         let mut writer = cache.begin(study_uid).map_err(local)?;
         self.retrieve(study_uid, None, DimseMethod::Get, &mut writer, progress)?;
-        if writer.written().is_empty() && count_instances(&dir) == 0 {
+        if writer.written().is_empty() && instance_files(&dir).is_empty() {
             return Err(NetError::new(
                 &self.label,
                 NetErrorKind::Refused(format!("study {study_uid} holds no instances")),
@@ -216,14 +215,101 @@ impl Session {
     }
 }
 
-/// The `.dcm` files in `dir`.
-pub fn count_instances(dir: &Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .flatten()
-                .filter(|e| e.path().extension().is_some_and(|x| x == "dcm"))
-                .count()
-        })
-        .unwrap_or(0)
+/// The calling AE title when neither the caller nor the saved node sets
+/// one.
+pub const DEFAULT_AET: &str = "HILUM";
+
+/// How to reach and log in to a node, as the command line and the viewer
+/// take it; empty fields fall back to the environment
+/// (`HILUM_PACS_USER`, `HILUM_PACS_PASSWORD`, `HILUM_PACS_TOKEN`) and to
+/// the saved node.
+#[derive(Clone, Default)]
+pub struct Login {
+    /// A saved node's name or a URL.
+    pub node: String,
+    /// Hilum's AE title for a DIMSE node.
+    pub aet: Option<String>,
+    /// The user name.
+    pub user: Option<String>,
+    /// The password.
+    pub password: Option<Secret>,
+    /// CA certificates to trust besides the system's (HTTPS).
+    pub ca_file: Option<PathBuf>,
+    /// The saved nodes' file (default: the data folder's).
+    pub nodes_file: Option<PathBuf>,
+    /// How long to wait for the peer.
+    pub timeout: Duration,
+}
+
+/// A variable of the environment, when set and not empty.
+fn from_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+impl Login {
+    /// The node it names and what is saved for it (reads the node file:
+    /// call it off a UI thread). Errors are `InvalidNode` or `Local`.
+    pub fn resolve(&self) -> NetResult<(Node, SavedNode)> {
+        let book = match self.nodes_file.clone().or_else(NodeBook::default_path) {
+            Some(path) => NodeBook::load(&path)?,
+            None => NodeBook::default(),
+        };
+        let (mut node, saved) = Node::resolve(self.node.trim(), &book)?;
+        if let (Node::Web(web), Some(ca)) = (&mut node, &self.ca_file) {
+            web.ca_file = Some(ca.clone());
+        }
+        Ok((node, saved))
+    }
+
+    /// A session with `node`: the AE title and the credentials completed
+    /// from the saved node and the environment; `ask_password` is asked
+    /// (with the user name) when a user has neither a password nor a token.
+    /// A bad AE title is an `InvalidNode` error.
+    pub fn session_with(
+        &self,
+        node: &Node,
+        saved: &SavedNode,
+        ask_password: impl FnOnce(&str) -> Option<Secret>,
+    ) -> NetResult<Session> {
+        let aet = self
+            .aet
+            .clone()
+            .or_else(|| saved.aet.clone())
+            .unwrap_or_else(|| DEFAULT_AET.to_string());
+        let aet = check_ae_title(&aet).map_err(|why| {
+            NetError::new(
+                node.label(),
+                NetErrorKind::InvalidNode(format!("AE title: {why}")),
+            )
+        })?;
+        let user = self
+            .user
+            .clone()
+            .or_else(|| from_env("HILUM_PACS_USER"))
+            .or_else(|| saved.user.clone());
+        let token = from_env("HILUM_PACS_TOKEN").map(Secret::new);
+        let mut password = self
+            .password
+            .clone()
+            .or_else(|| from_env("HILUM_PACS_PASSWORD").map(Secret::new));
+        if let Some(user) = &user
+            && password.is_none()
+            && token.is_none()
+        {
+            password = ask_password(user);
+        }
+        let credentials = Credentials {
+            user,
+            password,
+            token,
+        };
+        Session::new(node, credentials, &aet, self.timeout)
+    }
+
+    /// A session, asking for no password (off a UI thread: it reads the
+    /// node file and the certificate roots).
+    pub fn session(&self) -> NetResult<Session> {
+        let (node, saved) = self.resolve()?;
+        self.session_with(&node, &saved, |_| None)
+    }
 }

@@ -167,6 +167,20 @@ impl InstanceWriter {
     }
 }
 
+/// The instance files a writer left in `dir` (`*.dcm`; temporary parts
+/// and markers are not instances).
+pub fn instance_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "dcm"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Why a streamed instance was not kept.
 #[derive(Debug)]
 pub enum PartError {

@@ -23,11 +23,7 @@ fn dicomweb_finds_retrieves_and_sends_with_authentication() {
     assert!(out.contains("answered in"), "{out}");
 
     // Studies: every uploaded one, the Latin-1 name right, counts as numbers.
-    let out = ok(
-        &hilum_pacs(&["pacs", "find", &root, "--json"], PASSWORD),
-        "find",
-    );
-    let studies = rows(&out);
+    let studies = find(&root, &[]);
     let uids: Vec<&str> = studies
         .iter()
         .filter_map(|r| r["StudyInstanceUID"].as_str())
@@ -60,46 +56,29 @@ fn dicomweb_finds_retrieves_and_sends_with_authentication() {
         vec!["--date", "20260101-20260131"],
         vec!["--accession", "ACC-HILUM-WEB-1"],
     ] {
-        let mut args = vec!["pacs", "find", root.as_str(), "--json"];
-        args.extend(filter.iter().copied());
-        let found = rows(&ok(&hilum_pacs(&args, PASSWORD), "find with a filter"));
+        let found = find(&root, &filter);
         assert_eq!(found.len(), 1, "{filter:?}: {found:?}");
         assert_eq!(found[0]["StudyInstanceUID"], ct_study.as_str());
     }
 
     // Series and instances.
-    let series = rows(&ok(
-        &hilum_pacs(
-            &[
-                "pacs", "find", &root, "--level", "series", "--study", &ct_study, "--json",
-            ],
-            PASSWORD,
-        ),
-        "series find",
-    ));
+    let series = find(&root, &["--level", "series", "--study", &ct_study]);
     assert_eq!(series.len(), 1);
     assert_eq!(series[0]["Modality"], "CT");
     assert_eq!(series[0]["SeriesNumber"], 3);
     assert_eq!(series[0]["NumberOfSeriesRelatedInstances"], 12);
     let series_uid = series[0]["SeriesInstanceUID"].as_str().unwrap().to_string();
-    let instances = rows(&ok(
-        &hilum_pacs(
-            &[
-                "pacs",
-                "find",
-                &root,
-                "--level",
-                "instance",
-                "--study",
-                &ct_study,
-                "--series",
-                &series_uid,
-                "--json",
-            ],
-            PASSWORD,
-        ),
-        "instance find",
-    ));
+    let instances = find(
+        &root,
+        &[
+            "--level",
+            "instance",
+            "--study",
+            &ct_study,
+            "--series",
+            &series_uid,
+        ],
+    );
     assert_eq!(instances.len(), 12);
     assert!(
         instances
@@ -242,13 +221,7 @@ fn dicomweb_finds_retrieves_and_sends_with_authentication() {
         stdout.contains(&format!("failed {}", junk.display())),
         "{stdout}"
     );
-    let found = rows(&ok(
-        &hilum_pacs(
-            &["pacs", "find", &root, "--study", &new_study, "--json"],
-            PASSWORD,
-        ),
-        "find sent",
-    ));
+    let found = find(&root, &["--study", &new_study]);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["NumberOfStudyRelatedInstances"], 2);
     let out = hilum_pacs(

@@ -21,10 +21,7 @@ fn dimse_echo_find_get_move_and_store_against_orthanc() {
     let out = ok(&hilum_pacs(&["pacs", "echo", &node], PASSWORD), "C-ECHO");
     assert!(out.contains("answered in"), "{out}");
 
-    let studies = rows(&ok(
-        &hilum_pacs(&["pacs", "find", &node, "--json"], PASSWORD),
-        "C-FIND studies",
-    ));
+    let studies = find(&node, &[]);
     let ct = studies
         .iter()
         .find(|r| r["StudyInstanceUID"] == ct_study.as_str())
@@ -42,44 +39,23 @@ fn dimse_echo_find_get_move_and_store_against_orthanc() {
             file.display()
         );
     }
-    let found = rows(&ok(
-        &hilum_pacs(
-            &["pacs", "find", &node, "--patient-name", "M*ller*", "--json"],
-            PASSWORD,
-        ),
-        "C-FIND by name",
-    ));
+    let found = find(&node, &["--patient-name", "M*ller*"]);
     assert_eq!(found.len(), 1, "{found:?}");
-    let series = rows(&ok(
-        &hilum_pacs(
-            &[
-                "pacs", "find", &node, "--level", "series", "--study", &ct_study, "--json",
-            ],
-            PASSWORD,
-        ),
-        "C-FIND series",
-    ));
+    let series = find(&node, &["--level", "series", "--study", &ct_study]);
     assert_eq!(series.len(), 1);
     assert_eq!(series[0]["Modality"], "CT");
     let series_uid = series[0]["SeriesInstanceUID"].as_str().unwrap().to_string();
-    let instances = rows(&ok(
-        &hilum_pacs(
-            &[
-                "pacs",
-                "find",
-                &node,
-                "--level",
-                "instance",
-                "--study",
-                &ct_study,
-                "--series",
-                &series_uid,
-                "--json",
-            ],
-            PASSWORD,
-        ),
-        "C-FIND instances",
-    ));
+    let instances = find(
+        &node,
+        &[
+            "--level",
+            "instance",
+            "--study",
+            &ct_study,
+            "--series",
+            &series_uid,
+        ],
+    );
     assert_eq!(instances.len(), 10);
 
     // C-GET (the default) and C-MOVE, compressed studies included.
@@ -139,13 +115,7 @@ fn dimse_echo_find_get_move_and_store_against_orthanc() {
         "C-STORE",
     );
     assert_eq!(out.matches("stored ").count(), 3, "{out}");
-    let found = rows(&ok(
-        &hilum_pacs(
-            &["pacs", "find", &node, "--study", &new_study, "--json"],
-            PASSWORD,
-        ),
-        "find stored",
-    ));
+    let found = find(&node, &["--study", &new_study]);
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["NumberOfStudyRelatedInstances"], 3);
 }

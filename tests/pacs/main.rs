@@ -227,6 +227,18 @@ pub fn study_of(path: &Path) -> String {
         .to_string()
 }
 
+/// `hilum pacs find NODE FILTERS... --json` against the test Orthanc: its
+/// rows (the command must succeed and never show the password).
+pub fn find(node: &str, filters: &[&str]) -> Vec<serde_json::Value> {
+    let mut args = vec!["pacs", "find", node];
+    args.extend_from_slice(filters);
+    args.push("--json");
+    rows(&ok(
+        &hilum_pacs(&args, orthanc::PASSWORD),
+        &format!("find {filters:?}"),
+    ))
+}
+
 /// The rows of a `--json` find.
 pub fn rows(stdout: &str) -> Vec<serde_json::Value> {
     serde_json::from_str::<serde_json::Value>(stdout)

@@ -3,16 +3,22 @@
 
 use super::*;
 
-#[test]
-fn the_ai_panel_shows_probabilities_against_the_operating_point() {
+/// A viewer (auto-run on) with the default model on ONNX Runtime's CPU
+/// provider: the engine is chosen once per process, the same for every
+/// test here.
+fn viewer_with_model() -> Viewer {
     let settings = RuntimeSettings {
         engine: EngineChoice::Onnxruntime,
         ep: EpChoice::Cpu,
         ..RuntimeSettings::default()
     };
     let classifier = WorkerClassifier::spawn(manifest(), settings);
-    let viewer = Viewer::new(Settings::default(), AiAssist::new(Ok(Box::new(classifier))));
-    let mut h = harness(viewer);
+    Viewer::new(Settings::default(), AiAssist::new(Ok(Box::new(classifier))))
+}
+
+#[test]
+fn the_ai_panel_shows_probabilities_against_the_operating_point() {
+    let mut h = harness(viewer_with_model());
     drop_files(&mut h, &[asset(CHEST)]);
     step_until(&mut h, "the classification", |v| v.ai.cached() == 1);
     h.get_by_label("AI assistance — not a diagnosis");
@@ -517,16 +523,8 @@ fn the_shipped_ai_starts_once_the_first_image_is_shown() {
 
 #[test]
 fn a_ct_is_not_run_automatically_and_run_anyway_shows_no_call() {
-    // The engine is chosen once per process: the same as the other tests.
-    let settings = RuntimeSettings {
-        engine: EngineChoice::Onnxruntime,
-        ep: EpChoice::Cpu,
-        ..RuntimeSettings::default()
-    };
-    let classifier = WorkerClassifier::spawn(manifest(), settings);
     // Auto-run on: the CT must still not be classified by itself.
-    let viewer = Viewer::new(Settings::default(), AiAssist::new(Ok(Box::new(classifier))));
-    let mut h = harness(viewer);
+    let mut h = harness(viewer_with_model());
     drop_files(&mut h, &[asset("assets/CT_small.dcm")]);
     step_until(&mut h, "the CT", |v| v.displayed(0).is_some());
     for _ in 0..20 {

@@ -8,7 +8,6 @@
 //! to the settings, the node file or a log (DESIGN invariant 34). It may
 //! also come from `HILUM_PACS_PASSWORD`, as for the command line.
 
-mod login;
 mod rows;
 
 use std::collections::HashSet;
@@ -20,9 +19,10 @@ use poll_promise::Promise;
 
 use crate::net::cache::StudyCache;
 use crate::net::node::{NodeBook, SavedNode};
-use crate::net::{Level, QueryKeys, Row, Secret};
+use crate::net::session::Login;
+use crate::net::store::instance_files;
+use crate::net::{Level, QueryKeys, Row, Secret, Session};
 
-use self::login::{Login, read_book};
 pub use self::rows::{DateFilter, field, sort_rows};
 
 /// How long one exchange may wait for the peer.
@@ -249,7 +249,7 @@ impl PacsPanel {
         let login = self.login();
         self.status = Some(format!("Sending {} file(s)…", paths.len()));
         self.sending = Some(Promise::spawn_thread("pacs send", move || {
-            let session = login.session()?;
+            let session = session(&login)?;
             let mut failures = Vec::new();
             session
                 .send(&paths, &mut |path, outcome| {
@@ -285,13 +285,17 @@ impl PacsPanel {
     /// background thread (reading the saved nodes and the CA roots touches
     /// the disk, which the UI thread never does).
     fn login(&self) -> Login {
+        let text = |t: &str| Some(t.trim().to_string()).filter(|t| !t.is_empty());
         Login {
-            nodes_file: self.nodes_file.clone(),
             node: self.node.trim().to_string(),
-            aet: self.aet.trim().to_string(),
-            user: self.user.trim().to_string(),
-            password: Secret::new(self.password.clone()),
-            ca_file: self.ca_file.clone(),
+            aet: text(&self.aet),
+            user: text(&self.user),
+            password: Some(self.password.clone())
+                .filter(|p| !p.is_empty())
+                .map(Secret::new),
+            ca_file: text(&self.ca_file).map(PathBuf::from),
+            nodes_file: self.nodes_file.clone(),
+            timeout: TIMEOUT,
         }
     }
 
@@ -314,9 +318,7 @@ impl PacsPanel {
         let login = self.login();
         self.status = Some("Checking the node…".into());
         self.echo = Some(Promise::spawn_thread("pacs echo", move || {
-            let answer = login
-                .session()
-                .and_then(|s| s.echo().map_err(|e| e.to_string()));
+            let answer = session(&login).and_then(|s| s.echo().map_err(|e| e.to_string()));
             wake();
             answer
         }));
@@ -332,9 +334,7 @@ impl PacsPanel {
         let login = self.login();
         self.status = Some("Searching…".into());
         self.search = Some(Promise::spawn_thread("pacs search", move || {
-            let answer = login
-                .session()
-                .and_then(|s| s.find(&keys).map_err(|e| e.to_string()));
+            let answer = session(&login).and_then(|s| s.find(&keys).map_err(|e| e.to_string()));
             wake();
             answer
         }));
@@ -368,7 +368,7 @@ impl PacsPanel {
         std::thread::Builder::new()
             .name("pacs retrieval".into())
             .spawn(move || {
-                let outcome = login.session().and_then(|session| {
+                let outcome = session(&login).and_then(|session| {
                     session
                         .retrieve_to_cache(&cache, &uid, &mut |progress, stored| {
                             let _ = tx.send(RetrievalEvent::Stored {
@@ -381,17 +381,7 @@ impl PacsPanel {
                         })
                         .map_err(|e| e.to_string())
                 });
-                let instances = outcome.map(|dir| {
-                    std::fs::read_dir(&dir)
-                        .map(|entries| {
-                            entries
-                                .flatten()
-                                .map(|e| e.path())
-                                .filter(|p| p.extension().is_some_and(|x| x == "dcm"))
-                                .collect()
-                        })
-                        .unwrap_or_default()
-                });
+                let instances = outcome.map(|dir| instance_files(&dir));
                 let _ = tx.send(RetrievalEvent::Done(instances));
                 wake();
             })
@@ -418,7 +408,7 @@ impl PacsPanel {
             self.priors_search = Some((
                 study_uid,
                 Promise::spawn_thread("pacs priors", move || {
-                    let session = login.session()?;
+                    let session = session(&login)?;
                     let find = |keys: QueryKeys| session.find(&keys).map_err(|e| e.to_string());
                     let patient_id = match patient_id {
                         Some(id) => id,
@@ -571,4 +561,24 @@ impl PacsPanel {
         };
         sort_rows(&mut self.results, &key, ascending);
     }
+}
+
+/// A session for `login`, on a background thread (it reads the node file
+/// and the certificate roots).
+fn session(login: &Login) -> Result<Session, String> {
+    if login.node.is_empty() {
+        return Err("choose a node: a saved name, a DICOMweb URL or dicom://AET@host:port".into());
+    }
+    login.session().map_err(|e| e.to_string())
+}
+
+/// The saved nodes' file (`file`, else the data folder's), read; a
+/// missing file is an empty book.
+fn read_book(file: Option<&std::path::Path>) -> Result<NodeBook, String> {
+    let path = match file {
+        Some(file) => file.to_path_buf(),
+        None => NodeBook::default_path()
+            .ok_or("no data folder for the saved nodes (set HILUM_DATA_DIR)")?,
+    };
+    NodeBook::load(&path).map_err(|e| e.to_string())
 }

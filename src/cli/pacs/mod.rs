@@ -21,14 +21,13 @@ pub use self::args::{
 use super::report;
 use crate::net::cache::StudyCache;
 use crate::net::dimse::{self, ScpOptions};
-use crate::net::node::{NodeBook, SavedNode, check_ae_title};
-use crate::net::session::count_instances;
-use crate::net::{
-    Credentials, DimseMethod, InstanceWriter, NetError, Node, QueryKeys, Secret, Session,
-};
+use crate::net::node::check_ae_title;
+use crate::net::session::Login;
+use crate::net::store::instance_files;
+use crate::net::{DimseMethod, InstanceWriter, NetError, NetErrorKind, QueryKeys, Secret, Session};
 
 /// The calling AE title when neither `--aet` nor the saved node sets one.
-pub const DEFAULT_AET: &str = "HILUM";
+pub use crate::net::session::DEFAULT_AET;
 
 /// Runs `hilum pacs`; returns the process exit code.
 pub fn run_pacs(args: &PacsArgs) -> i32 {
@@ -80,9 +79,9 @@ pub fn retrieve_to_cache(peer: &PeerArgs, study: &str) -> Result<PathBuf, i32> {
         report(&format!("--study: {why}"));
         return Err(2);
     }
-    if cache.is_complete(study) {
-        cache.touch(study);
-        return cache.study_dir(study).map_err(|_| 2);
+    // Cached whole: no login is needed (nor asked for).
+    if let Some(dir) = cache.open_cached(study) {
+        return Ok(dir);
     }
     let session = connect(peer)?;
     let result = session.retrieve_to_cache(&cache, study, &mut |progress, _| {
@@ -102,66 +101,39 @@ pub fn retrieve_to_cache(peer: &PeerArgs, study: &str) -> Result<PathBuf, i32> {
 }
 
 /// Resolves the node and the credentials into a session; reports and
-/// returns the exit code on failure.
+/// returns the exit code on failure (2 for a node or AE title that cannot
+/// be used, 1 when the client cannot be made). The password comes from
+/// `$HILUM_PACS_PASSWORD`, else a prompt when on a terminal.
 fn connect(args: &PeerArgs) -> Result<Session, i32> {
-    let book = match NodeBook::default_path().map(|p| NodeBook::load(&p)) {
-        Some(Ok(book)) => book,
-        Some(Err(e)) => {
-            report(&e);
-            return Err(2);
-        }
-        None => NodeBook::default(),
+    let login = Login {
+        node: args.node.clone(),
+        aet: args.aet.clone(),
+        user: args.user.clone(),
+        password: None,
+        ca_file: args.ca_file.clone(),
+        nodes_file: None,
+        timeout: Duration::from_secs(args.timeout.max(1)),
     };
-    let (mut node, saved) = Node::resolve(&args.node, &book).map_err(|e| {
+    let usage = |e: NetError| {
         report(&e);
-        2
-    })?;
-    if let (Node::Web(web), Some(ca)) = (&mut node, &args.ca_file) {
-        web.ca_file = Some(ca.clone());
-    }
-    let aet = args
-        .aet
-        .clone()
-        .or(saved.aet.clone())
-        .unwrap_or_else(|| DEFAULT_AET.to_string());
-    let calling_aet = check_ae_title(&aet).map_err(|why| {
-        report(&format!("--aet: {why}"));
-        2
-    })?;
-    let credentials = credentials(args, &saved);
-    let timeout = Duration::from_secs(args.timeout.max(1));
-    Session::new(&node, credentials, &calling_aet, timeout).map_err(|e| {
-        report(&e);
-        1
-    })
-}
-
-/// The credentials: `--user`, `$HILUM_PACS_USER` or the saved node's user
-/// with `$HILUM_PACS_PASSWORD` (or a prompt when on a terminal), and
-/// `$HILUM_PACS_TOKEN`.
-fn credentials(args: &PeerArgs, saved: &SavedNode) -> Credentials {
-    let from_env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let user = args
-        .user
-        .clone()
-        .or_else(|| from_env("HILUM_PACS_USER"))
-        .or(saved.user.clone());
-    let token = from_env("HILUM_PACS_TOKEN").map(Secret::new);
-    let mut password = from_env("HILUM_PACS_PASSWORD").map(Secret::new);
-    if let Some(user) = &user
-        && password.is_none()
-        && token.is_none()
-        && std::io::stdin().is_terminal()
-    {
-        password = rpassword::prompt_password(format!("Password for {user} at {}: ", args.node))
-            .ok()
-            .map(Secret::new);
-    }
-    Credentials {
-        user,
-        password,
-        token,
-    }
+        match e.kind {
+            NetErrorKind::InvalidNode(_) | NetErrorKind::Local(_) => 2,
+            _ => 1,
+        }
+    };
+    let (node, saved) = login.resolve().map_err(usage)?;
+    login
+        .session_with(&node, &saved, |user| {
+            std::io::stdin()
+                .is_terminal()
+                .then(|| {
+                    rpassword::prompt_password(format!("Password for {user} at {}: ", args.node))
+                        .ok()
+                })
+                .flatten()
+                .map(Secret::new)
+        })
+        .map_err(usage)
 }
 
 /// Reports `err` and returns the exit code 1.
@@ -262,18 +234,13 @@ fn run_get(args: &GetArgs) -> i32 {
         let start = Instant::now();
         return match retrieve_to_cache(&args.peer, &args.study) {
             Ok(dir) => {
-                let instances = count_instances(&dir);
-                let bytes = std::fs::read_dir(&dir)
-                    .map(|entries| {
-                        entries
-                            .flatten()
-                            .filter_map(|e| e.metadata().ok())
-                            .map(|m| m.len())
-                            .sum()
-                    })
-                    .unwrap_or(0);
+                let files = instance_files(&dir);
+                let bytes = files
+                    .iter()
+                    .map(|f| std::fs::metadata(f).map_or(0, |m| m.len()))
+                    .sum();
                 let summary = crate::net::RetrieveSummary {
-                    instances,
+                    instances: files.len(),
                     bytes,
                     seconds: start.elapsed().as_secs_f64(),
                 };
@@ -343,7 +310,7 @@ fn run_get(args: &GetArgs) -> i32 {
         );
         return failed(&e);
     }
-    if summary.instances == 0 && count_instances(out) == 0 {
+    if summary.instances == 0 && instance_files(out).is_empty() {
         report(&format!("{}: the study holds no instances", args.peer.node));
         return 1;
     }
