@@ -289,7 +289,7 @@ fn store_scp_takes_from_allowed_callers_only() {
     let scp_options = ScpOptions {
         aet: "HILUMSCP".into(),
         bind: ([127, 0, 0, 1], port).into(),
-        allowed_calling_aets: vec!["STORESCU".into()],
+        allowed_calling_aets: Some(vec!["STORESCU".into()]),
     };
     let mut events = Vec::new();
     let out_dir = out.path().to_path_buf();

@@ -64,3 +64,49 @@ fn pacs_serve_stores_from_allowed_callers_only() {
     assert_same_instances(&out, &files);
     drop(scp);
 }
+
+#[test]
+fn pacs_serve_without_an_allow_list_takes_local_callers_only() {
+    require_isolated_network();
+    let work = tempfile::tempdir().unwrap();
+    let out = work.path().join("received");
+    // On another address than loopback an allow-list is required.
+    let refused = Command::new(env!("CARGO_BIN_EXE_hilum"))
+        .args(["pacs", "serve", "--bind", "0.0.0.0", "--port", "11999"])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("must name the calling AE titles"),
+        "{stderr}"
+    );
+    // On loopback (the default), any caller on this machine may store.
+    let port = free_port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_hilum"));
+    command
+        .args(["pacs", "serve", "--port", &port.to_string()])
+        .arg("--out")
+        .arg(&out)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let mut scp = Peer::start("hilum pacs serve", command);
+    scp.wait_for_port(port, Duration::from_secs(30));
+    let file = common::corpus_dir().join("CT_small.dcm");
+    let mut storescu = common::tool("storescu", "dcmtk");
+    storescu
+        .args(["-aet", "ANYONE", "-aec", "HILUM", "-R", "127.0.0.1"])
+        .arg(port.to_string())
+        .arg(&file);
+    let stored = storescu.output().unwrap();
+    assert!(
+        stored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&stored.stderr)
+    );
+    assert_same_instances(&out, &[file]);
+    drop(scp);
+}

@@ -159,9 +159,10 @@ pub struct ServeArgs {
     /// The address to listen on (loopback unless set).
     #[arg(long, default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
-    /// A calling AE title allowed to store (repeat for several). No other
-    /// peer is accepted.
-    #[arg(long = "allow", value_name = "AET", required = true)]
+    /// A calling AE title allowed to store (repeat for several); no other
+    /// peer is accepted. Without any, any caller is accepted, which is
+    /// allowed only on loopback (the default address).
+    #[arg(long = "allow", value_name = "AET")]
     pub allow: Vec<String>,
     /// The folder received instances are written into.
     #[arg(long)]

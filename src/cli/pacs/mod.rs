@@ -411,10 +411,14 @@ fn run_serve(args: &ServeArgs) -> i32 {
     let options = ScpOptions {
         aet,
         bind: std::net::SocketAddr::new(args.bind, args.port),
-        allowed_calling_aets: allowed,
+        allowed_calling_aets: (!allowed.is_empty()).then_some(allowed),
+    };
+    let callers = match &options.allowed_calling_aets {
+        Some(allowed) => format!("from {}", allowed.join(", ")),
+        None => "from any calling AE title on this machine (--allow restricts)".into(),
     };
     eprintln!(
-        "hilum: Store SCP {} listening on {}, writing to {}",
+        "hilum: Store SCP {} listening on {}, {callers}, writing to {}",
         options.aet,
         options.bind,
         args.out.display()

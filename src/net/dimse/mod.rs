@@ -130,8 +130,9 @@ pub struct ScpOptions {
     pub aet: String,
     /// Where it listens (loopback unless configured otherwise).
     pub bind: std::net::SocketAddr,
-    /// Calling AE titles allowed to store (empty: none).
-    pub allowed_calling_aets: Vec<String>,
+    /// Calling AE titles allowed to store; `None`: any caller, which is
+    /// allowed only for an SCP bound to loopback (local processes).
+    pub allowed_calling_aets: Option<Vec<String>>,
 }
 
 /// Runs a Store SCP until `stop` is set, writing what it receives through

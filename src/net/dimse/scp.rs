@@ -108,8 +108,17 @@ pub fn serve_with_events(
     stop: Arc<AtomicBool>,
     on_event: &mut dyn FnMut(&ScpEvent),
 ) -> NetResult<()> {
+    if options.allowed_calling_aets.is_none() && !options.bind.ip().is_loopback() {
+        return Err(NetError::new(
+            options.aet.clone(),
+            NetErrorKind::InvalidNode(format!(
+                "a Store SCP on {} must name the calling AE titles it accepts",
+                options.bind
+            )),
+        ));
+    }
     let listener = listen(&options.aet, options.bind)?;
-    let allowed = Some(options.allowed_calling_aets.clone());
+    let allowed = options.allowed_calling_aets.clone();
     run(
         &listener,
         &options.aet,
