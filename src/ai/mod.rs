@@ -2,6 +2,7 @@
 //! and the background worker. Plain library code with no UI dependency.
 
 pub mod classify;
+pub mod graph;
 pub mod manifest;
 pub mod model;
 pub mod preprocess;

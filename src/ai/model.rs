@@ -9,7 +9,8 @@ use ort::value::ValueType;
 use serde::Serialize;
 
 use super::AiError;
-use super::manifest::{Layout, Manifest};
+use super::graph::{FinalActivation, Graph, Randomised};
+use super::manifest::{Layout, Manifest, OutputActivation};
 use super::runtime::{self, Engine, EpChoice, RuntimeSettings};
 
 /// The execution provider that actually runs a session.
@@ -32,6 +33,34 @@ pub struct LoadedModel {
     /// Time to load, ms.
     pub load_ms: f64,
     pub(crate) session: Session,
+    /// Where the log-odds of a label come from.
+    pub(crate) log_odds: LogOdds,
+}
+
+/// Where a label's log-odds, the score that does not saturate, are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogOdds {
+    /// The scores output holds logits (the manifest applies the
+    /// activation).
+    Scores(FinalActivation),
+    /// The graph ends in this activation; its input is the extra output
+    /// [`crate::ai::graph::LOGITS_OUTPUT`].
+    Logits(FinalActivation),
+    /// Only probabilities: log-odds computed from them saturate where a
+    /// float32 probability is pinned at 0 or 1.
+    Probabilities,
+}
+
+impl LogOdds {
+    /// How the score is named in results.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LogOdds::Scores(_) | LogOdds::Logits(_) => "log-odds from the model's logits",
+            LogOdds::Probabilities => {
+                "log-odds from the model's probabilities (saturate at float32 precision)"
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for LoadedModel {
@@ -78,6 +107,32 @@ impl LoadedModel {
     /// provider the settings ask for, and checks its inputs and outputs
     /// against the manifest.
     pub fn load(manifest: Manifest, settings: &RuntimeSettings) -> Result<Self, AiError> {
+        Self::load_edited(manifest, settings, |_| Ok(()))
+    }
+
+    /// Loads the model with every floating-point weight replaced by random
+    /// values ([`Graph::randomise_weights`]), for the model-randomisation
+    /// sanity check of a saliency method; returns what was replaced.
+    pub fn load_randomised(
+        manifest: Manifest,
+        settings: &RuntimeSettings,
+        seed: u64,
+    ) -> Result<(Self, Randomised), AiError> {
+        let mut done = Randomised::default();
+        let model = Self::load_edited(manifest, settings, |graph| {
+            done = graph.randomise_weights(seed)?;
+            Ok(())
+        })?;
+        Ok((model, done))
+    }
+
+    /// Loads the model after `edit` has changed its graph (the file on
+    /// disk is never changed).
+    fn load_edited(
+        manifest: Manifest,
+        settings: &RuntimeSettings,
+        edit: impl FnOnce(&mut Graph) -> Result<(), String>,
+    ) -> Result<Self, AiError> {
         let start = Instant::now();
         LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let engine = runtime::engine(settings)?.clone();
@@ -85,12 +140,23 @@ impl LoadedModel {
         let bytes = std::fs::read(&path)
             .map_err(|e| model_error(&path, format!("cannot read the model: {e}")))?;
         let is_ort = matches!(engine, Engine::Onnxruntime { .. });
-        let bytes = if is_ort {
-            bytes
-        } else {
-            fix_batch_to_one(&bytes)
-                .map_err(|e| model_error(&path, format!("not a valid ONNX model: {e}")))?
+        let invalid = |e: String| model_error(&path, format!("not a valid ONNX model: {e}"));
+        let mut graph = Graph::decode(&bytes).map_err(invalid)?;
+        drop(bytes);
+        if !is_ort {
+            graph.fix_batch_to_one();
+        }
+        edit(&mut graph).map_err(|e| model_error(&path, e))?;
+        let log_odds = match manifest.task.output_activation {
+            OutputActivation::Softmax => LogOdds::Scores(FinalActivation::Softmax),
+            OutputActivation::Sigmoid => LogOdds::Scores(FinalActivation::Sigmoid),
+            OutputActivation::None => match graph.expose_logits(&manifest.outputs.scores) {
+                Some(activation) => LogOdds::Logits(activation),
+                None => LogOdds::Probabilities,
+            },
         };
+        let bytes = graph.encode();
+        drop(graph);
         let mut fallback_reason = None;
         let mut session = None;
         if is_ort && settings.ep != EpChoice::Cpu {
@@ -131,6 +197,7 @@ impl LoadedModel {
         let model = LoadedModel {
             manifest,
             engine,
+            log_odds,
             execution_provider: ExecutionProviderUsed {
                 name: ep.to_string(),
                 fallback_reason,
@@ -241,25 +308,4 @@ impl LoadedModel {
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or(text).trim().to_string()
-}
-
-/// For the embedded engine: a copy of the model with the batch dimension of
-/// every graph input and output fixed to 1. tract optimises a graph with a
-/// symbolic batch about three times slower; the file on disk keeps its
-/// dynamic batch for ONNX Runtime.
-pub fn fix_batch_to_one(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    use prost::Message;
-    use tract_onnx::pb::tensor_shape_proto::dimension::Value as Dim;
-    use tract_onnx::pb::type_proto::Value as Type;
-    let mut model = tract_onnx::pb::ModelProto::decode(bytes).map_err(|e| e.to_string())?;
-    let graph = model.graph.as_mut().ok_or("the model has no graph")?;
-    for info in graph.input.iter_mut().chain(graph.output.iter_mut()) {
-        if let Some(Type::TensorType(tensor)) = info.r#type.as_mut().and_then(|t| t.value.as_mut())
-            && let Some(first) = tensor.shape.as_mut().and_then(|s| s.dim.first_mut())
-            && !matches!(first.value, Some(Dim::DimValue(_)))
-        {
-            first.value = Some(Dim::DimValue(1));
-        }
-    }
-    Ok(model.encode_to_vec())
 }

@@ -4,8 +4,8 @@
 
 use egui::{Color32, Pos2, Sense, Vec2};
 
-use crate::ai::saliency::SaliencyMethod;
 use crate::ai::saliency::overlay::Colormap;
+use crate::ai::saliency::{SaliencyMethod, Verdict};
 use crate::ai::{Classification, Finding, Manifest};
 
 use super::ai_assist::AiView;
@@ -244,20 +244,34 @@ fn heatmap_controls(
             ui.label(format!("Heatmap unavailable: {e}"));
         }
         Some(HeatmapState::Ready(h)) => {
+            match h.faithfulness.as_ref().map(|f| f.verdict) {
+                Some(Verdict::NotFaithful) => {
+                    ui.colored_label(Color32::from_rgb(255, 170, 60), h.verdict_line());
+                    let mut show = heatmaps.may_draw(h);
+                    if ui
+                        .checkbox(&mut show, "Show the unfaithful map anyway")
+                        .changed()
+                    {
+                        heatmaps.show_anyway(h, show);
+                    }
+                }
+                Some(Verdict::Inconclusive) => {
+                    ui.colored_label(Color32::from_rgb(230, 210, 120), h.verdict_line());
+                }
+                Some(Verdict::Faithful) | None => {
+                    ui.label(h.verdict_line());
+                }
+            }
             ui.label(h.caption());
-            match &h.faithfulness {
-                Some(f) => {
-                    ui.label(format!(
-                        "Faithfulness: deleting the top {:.0}% drops the probability by {:.3} \
-                         (random pixels: {:.3})",
-                        f.fraction * 100.0,
-                        f.salient_drop,
-                        f.random_drop
-                    ));
-                }
-                None => {
-                    ui.label("Faithfulness not measured");
-                }
+            if let Some(f) = &h.faithfulness {
+                ui.label(format!(
+                    "Faithfulness: deleting the top {:.0}% lowers the log-odds by {:.3} \
+                     (random pixels: {:.3} ± {:.3})",
+                    f.fraction * 100.0,
+                    f.salient_score_drop,
+                    f.random_score_drop_mean,
+                    f.random_score_drop_sd
+                ));
             }
         }
     }

@@ -59,6 +59,9 @@ impl ExportJob {
             annotations: self.annotations.as_ref(),
             heatmap: self.heatmap.as_deref(),
             heatmap_style: self.heatmap_style,
+            // The viewer hands over a heatmap only when it is drawn on
+            // screen, an unfaithful one only when the reader asked for it.
+            draw_unfaithful: true,
             invert: self.invert,
         };
         let report = Report {

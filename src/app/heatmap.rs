@@ -52,6 +52,8 @@ pub struct Heatmaps {
     pub method: SaliencyMethod,
     /// The target class, or `None` for the model's first finding label.
     pub target: Option<usize>,
+    /// The one not-faithful map the reader asked to see anyway.
+    shown_anyway: Option<Arc<Heatmap>>,
     maps: TicketCache<HeatmapKey, Heatmap>,
 }
 
@@ -61,6 +63,7 @@ impl Default for Heatmaps {
             visible: false,
             method: SaliencyMethod::GradCam,
             target: None,
+            shown_anyway: None,
             maps: TicketCache::default(),
         }
     }
@@ -91,6 +94,21 @@ impl Heatmaps {
             method: self.method,
             target_index: self.target_index(model),
         }
+    }
+
+    /// True when `map` may be drawn: it is not found unfaithful, or the
+    /// reader asked to see it anyway.
+    pub fn may_draw(&self, map: &Arc<Heatmap>) -> bool {
+        !map.is_unfaithful()
+            || self
+                .shown_anyway
+                .as_ref()
+                .is_some_and(|s| Arc::ptr_eq(s, map))
+    }
+
+    /// Draws (or, with `show` false, hides again) a not-faithful `map`.
+    pub fn show_anyway(&mut self, map: &Arc<Heatmap>, show: bool) {
+        self.shown_anyway = show.then(|| Arc::clone(map));
     }
 
     /// Collects a finished request into the cache; true when one arrived.

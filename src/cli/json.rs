@@ -14,7 +14,8 @@ use serde::Serialize;
 use super::report;
 use crate::ai::classify::Timing;
 use crate::ai::runtime::{Engine, LibraryCandidate};
-use crate::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod};
+use crate::ai::saliency::sanity::SanityCheck;
+use crate::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod, faithfulness};
 use crate::ai::{Classification, Finding, Manifest};
 use crate::imaging::image::SourceFormat;
 use crate::imaging::metadata::SpacingSource;
@@ -340,28 +341,49 @@ pub struct SaliencyOutput<'a> {
     map_grid: [u32; 2],
     rows: u32,
     cols: u32,
-    faithfulness: Option<FaithfulnessOutput>,
+    faithfulness: Option<FaithfulnessOutput<'a>>,
+    /// The model-randomisation sanity check, when asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sanity: Option<SanityCheck>,
     /// The one-line label of the map (also the plain-text output).
     pub caption: String,
     timing_ms: SaliencyTiming,
     notice: &'static str,
 }
 
-/// The deletion metric of a heatmap.
+/// The deletion metric of a heatmap and its verdict.
 #[derive(Debug, Serialize)]
-struct FaithfulnessOutput {
+struct FaithfulnessOutput<'a> {
     metric: &'static str,
     fraction: f64,
+    verdict: &'static str,
+    reason: &'a str,
+    rule: &'static str,
+    score: &'static str,
+    base_score: f64,
+    salient_score_drop: f64,
+    random_score_drop_mean: f64,
+    random_score_drop_sd: f64,
+    random_score_drops: &'a [f64],
     base_probability: f64,
     salient_drop: f64,
     random_drop: f64,
 }
 
-impl From<Faithfulness> for FaithfulnessOutput {
-    fn from(f: Faithfulness) -> Self {
+impl<'a> From<&'a Faithfulness> for FaithfulnessOutput<'a> {
+    fn from(f: &'a Faithfulness) -> Self {
         Self {
             metric: "deletion",
             fraction: f64::from(f.fraction),
+            verdict: f.verdict.as_str(),
+            reason: &f.reason,
+            rule: faithfulness::RULE,
+            score: f.score,
+            base_score: f.base_score,
+            salient_score_drop: f.salient_score_drop,
+            random_score_drop_mean: f.random_score_drop_mean,
+            random_score_drop_sd: f.random_score_drop_sd,
+            random_score_drops: &f.random_score_drops,
             base_probability: f64::from(f.base_probability),
             salient_drop: f64::from(f.salient_drop),
             random_drop: f64::from(f.random_drop),
@@ -393,7 +415,8 @@ impl<'a> SaliencyOutput<'a> {
             map_grid: [heatmap.grid.0, heatmap.grid.1],
             rows: heatmap.height,
             cols: heatmap.width,
-            faithfulness: heatmap.faithfulness.map(FaithfulnessOutput::from),
+            faithfulness: heatmap.faithfulness.as_ref().map(FaithfulnessOutput::from),
+            sanity: None,
             caption: heatmap.caption(),
             timing_ms: timing,
             notice: AI_NOTICE,

@@ -96,6 +96,10 @@ pub struct ReportArgs {
     /// faithfulness, in the PDF and SR.
     #[arg(long, value_enum, conflicts_with = "no_ai")]
     pub saliency: Option<SaliencyMethod>,
+    /// Draw the heatmap even when the deletion test finds it not faithful
+    /// (the warning is written beside it); otherwise it is only described.
+    #[arg(long, requires = "saliency")]
+    pub draw_unfaithful: bool,
     /// Frame and window of the key image.
     #[command(flatten)]
     pub display: DisplayArgs,
@@ -240,6 +244,7 @@ pub fn run_report(args: &ReportArgs) -> i32 {
     key.window = window;
     key.annotations = annotations.as_ref();
     key.heatmap = heatmap.as_ref();
+    key.draw_unfaithful = args.draw_unfaithful;
     let content = Report {
         key_images: vec![key],
         ai,

@@ -10,7 +10,8 @@ use super::args::{RuntimeArgs, load_model};
 use super::json::{SaliencyOutput, SaliencyTiming, write_json};
 use super::report;
 use crate::ai::saliency::overlay::{Colormap, OverlayStyle, blend};
-use crate::ai::saliency::{Heatmap, SaliencyMethod, SaliencyRequest};
+use crate::ai::saliency::sanity::{RandomisedModel, SanityCheck};
+use crate::ai::saliency::{Heatmap, SaliencyMethod, SaliencyRequest, Verdict};
 use crate::ai::{self, LoadedModel};
 use crate::imaging::voi::WindowChoice;
 use crate::imaging::{self, FrameSelection, LoadOptions, render_frame};
@@ -60,6 +61,14 @@ pub struct SaliencyArgs {
     /// Fraction of input pixels the deletion metric hides (0 skips it).
     #[arg(long, default_value_t = ai::saliency::faithfulness::DEFAULT_FRACTION)]
     pub deletion_fraction: f32,
+    /// Also run the model-randomisation sanity check (Adebayo et al. 2018):
+    /// the same map from the model with its weights randomised must differ.
+    #[arg(long)]
+    pub sanity: bool,
+    /// Draw the map into `--out` even when the deletion test finds it not
+    /// faithful (the warning is written with it).
+    #[arg(long)]
+    pub draw_unfaithful: bool,
     /// Heatmap opacity in the overlay, 0 to 1.
     #[arg(long, default_value_t = OverlayStyle::default().opacity)]
     pub opacity: f32,
@@ -114,14 +123,39 @@ pub fn run_saliency(args: &SaliencyArgs) -> i32 {
         eprintln!("hilum: {reason}");
     }
     match explain(args, &mut model) {
-        Ok((heatmap, timing)) => {
-            let output = SaliencyOutput::new(&args.file, &heatmap, timing);
-            if args.json {
+        Ok(Explained {
+            heatmap,
+            timing,
+            sanity,
+            withheld,
+        }) => {
+            let mut output = SaliencyOutput::new(&args.file, &heatmap, timing);
+            output.sanity = sanity;
+            let code = if args.json {
                 write_json(&[output], true)
             } else {
                 println!("{}", output.caption);
+                if let Some(s) = &output.sanity {
+                    println!(
+                        "Sanity check, {}: {} (Spearman {:.3} against a threshold of {}): {}",
+                        s.test, s.verdict, s.spearman, s.threshold, s.meaning
+                    );
+                }
                 0
+            };
+            if let Some(out) = withheld {
+                report(&format!(
+                    "{}: not written: the map is not faithful ({}); add --draw-unfaithful to draw \
+                     it anyway",
+                    out.display(),
+                    heatmap
+                        .faithfulness
+                        .as_ref()
+                        .map_or("", |f| f.reason.as_str())
+                ));
+                return 1;
             }
+            code
         }
         Err(e) => {
             report(&e);
@@ -130,12 +164,18 @@ pub fn run_saliency(args: &SaliencyArgs) -> i32 {
     }
 }
 
-/// Makes the heatmap (and its deletion metric) and writes the files asked
-/// for; returns the heatmap and the time spent.
-fn explain(
-    args: &SaliencyArgs,
-    model: &mut LoadedModel,
-) -> Result<(Heatmap, SaliencyTiming), String> {
+/// What [`explain`] made.
+struct Explained {
+    heatmap: Heatmap,
+    timing: SaliencyTiming,
+    sanity: Option<SanityCheck>,
+    /// `--out`, when it was not written because the map is not faithful.
+    withheld: Option<PathBuf>,
+}
+
+/// Makes the heatmap (its deletion metric and, if asked, the sanity check)
+/// and writes the files asked for.
+fn explain(args: &SaliencyArgs, model: &mut LoadedModel) -> Result<Explained, String> {
     let request = args.request();
     let options = LoadOptions {
         frames: FrameSelection::Only(args.frame),
@@ -171,7 +211,26 @@ fn explain(
         faithfulness,
         ..run.heatmap
     };
-    if let Some(out) = &args.out {
+    let sanity = if args.sanity {
+        let mut randomised = RandomisedModel::load(model, &args.runtime.settings())
+            .map_err(|e| format!("sanity check: {e}"))?;
+        Some(
+            randomised
+                .check(&image, &request, &heatmap, &mut |_| {}, &|| false)
+                .map_err(|e| format!("{}: sanity check: {e}", args.file.display()))?,
+        )
+    } else {
+        None
+    };
+    let unfaithful = heatmap
+        .faithfulness
+        .as_ref()
+        .is_some_and(|f| f.verdict == Verdict::NotFaithful);
+    let withheld = args
+        .out
+        .clone()
+        .filter(|_| unfaithful && !args.draw_unfaithful);
+    if let Some(out) = args.out.as_ref().filter(|_| withheld.is_none()) {
         let style = OverlayStyle {
             opacity: args.opacity,
             colormap: args.colormap,
@@ -180,7 +239,10 @@ fn explain(
         let rendered = render_frame(&image, args.frame, &WindowChoice::FileDefault)
             .map_err(|e| e.to_string())?;
         let blended = blend(&rendered, &heatmap, &style)?;
-        let caption = heatmap.caption();
+        let mut caption = heatmap.caption();
+        if unfaithful {
+            caption = format!("{}. {caption}", Verdict::NotFaithful.meaning());
+        }
         let png = png_with_text(
             &blended,
             &[
@@ -204,5 +266,10 @@ fn explain(
         faithfulness: faithfulness_ms,
         total: start.elapsed().as_secs_f64() * 1e3,
     };
-    Ok((heatmap, timing))
+    Ok(Explained {
+        heatmap,
+        timing,
+        sanity,
+        withheld,
+    })
 }

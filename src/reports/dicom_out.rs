@@ -367,16 +367,24 @@ pub fn structured_report(context: &Context, report: &Report<'_>, sc: Option<&Bui
             if let Some(h) = key.heatmap {
                 group.push(text_item(local("SALMAP", "Saliency map"), &h.caption()));
                 if let Some(fa) = &h.faithfulness {
-                    group.push(num_item(
-                        local(
-                            "DELSAL",
-                            "Deletion metric: probability drop, salient pixels",
-                        ),
-                        fa.salient_drop as f64,
+                    group.push(text_item(
+                        local("SALVER", "Saliency map faithfulness verdict"),
+                        fa.verdict.as_str(),
+                    ));
+                    group.push(text_item(
+                        local("SALWHY", "Saliency map faithfulness reason"),
+                        &fa.reason,
                     ));
                     group.push(num_item(
-                        local("DELRND", "Deletion metric: probability drop, random pixels"),
-                        fa.random_drop as f64,
+                        local("DELSAL", "Deletion metric: log-odds drop, salient pixels"),
+                        fa.salient_score_drop,
+                    ));
+                    group.push(num_item(
+                        local(
+                            "DELRND",
+                            "Deletion metric: mean log-odds drop, random pixels",
+                        ),
+                        fa.random_score_drop_mean,
                     ));
                 }
             }

@@ -44,11 +44,21 @@ pub struct KeyImage<'a> {
     pub heatmap: Option<&'a Heatmap>,
     /// How the heatmap is drawn.
     pub heatmap_style: OverlayStyle,
+    /// Draw the heatmap even when the deletion test found it not faithful
+    /// (the reader asked for it); otherwise such a map is only described.
+    pub draw_unfaithful: bool,
     /// Gray values inverted, as the reader displayed them.
     pub invert: bool,
 }
 
 impl<'a> KeyImage<'a> {
+    /// The heatmap as it is drawn: none when it is not faithful and the
+    /// reader did not ask to see it anyway.
+    pub fn drawn_heatmap(&self) -> Option<&'a Heatmap> {
+        self.heatmap
+            .filter(|h| self.draw_unfaithful || !h.is_unfaithful())
+    }
+
     /// Frame 0 of `image`, whole, in the file's default window, with
     /// nothing on it.
     pub fn plain(image: &'a Image) -> Self {
@@ -60,6 +70,7 @@ impl<'a> KeyImage<'a> {
             annotations: None,
             heatmap: None,
             heatmap_style: OverlayStyle::default(),
+            draw_unfaithful: false,
             invert: false,
         }
     }
@@ -83,7 +94,7 @@ pub fn compose(key: &KeyImage<'_>, caption: &[String]) -> Result<RgbaImage, Repo
     if key.invert {
         rendered.pixels.iter_mut().for_each(|v| *v = 255 - *v);
     }
-    let full: RgbaImage = match key.heatmap {
+    let full: RgbaImage = match key.drawn_heatmap() {
         Some(heatmap) => {
             blend(&rendered, heatmap, &key.heatmap_style).map_err(|reason| ReportError::Input {
                 path: key.image.path.clone(),

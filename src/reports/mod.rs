@@ -212,7 +212,13 @@ pub fn caption(report: &Report<'_>, key: &KeyImage<'_>) -> Vec<String> {
         lines.push(format!("Model: {}", ai.model_line()));
     }
     if let Some(h) = key.heatmap {
-        lines.push(format!("Heatmap: {}", h.caption()));
+        let withheld = key.drawn_heatmap().is_none();
+        lines.push(format!(
+            "Heatmap{}: {} {}",
+            if withheld { " (not drawn)" } else { "" },
+            h.verdict_line(),
+            h.caption()
+        ));
     }
     if !lines.is_empty() {
         lines.push("AI assistance for research and demonstration; not a diagnosis.".into());

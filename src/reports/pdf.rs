@@ -285,6 +285,10 @@ pub fn render(
             // The heatmap's own caption: method, target, settings, model and
             // faithfulness, worded as everywhere else.
             b.field("Saliency method", h.method.display_name());
+            b.field("Saliency verdict", &h.verdict_line());
+            if k.drawn_heatmap().is_none() {
+                b.field("Saliency map drawn", "no: not faithful, and not asked for");
+            }
             b.field("Saliency map", &h.caption());
         }
     }

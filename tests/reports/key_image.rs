@@ -2,7 +2,7 @@
 //! sidecar measurements on an uncalibrated source, and an inverted display
 //! exported inverted.
 
-use hilum::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod};
+use hilum::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod, Verdict};
 use hilum::annotations::sidecar::SidecarStore;
 use hilum::annotations::{AnnotationSet, Point, Shape};
 use hilum::reports::{ExportRequest, KeyImage, KeyImageFormat, Report, export};
@@ -39,6 +39,14 @@ fn test_heatmap(width: u32, height: u32) -> Heatmap {
             base_probability: 0.9,
             salient_drop: 0.412,
             random_drop: 0.037,
+            score: "log-odds from the model's logits",
+            base_score: 2.197,
+            salient_score_drop: 1.9,
+            random_score_drops: vec![0.1, 0.2, 0.0],
+            random_score_drop_mean: 0.1,
+            random_score_drop_sd: 0.1,
+            verdict: Verdict::Faithful,
+            reason: "test".into(),
         }),
         time_ms: 1.0,
     }
@@ -112,7 +120,15 @@ fn heatmap_is_burned_in_and_labelled_in_pdf_and_sr() {
     );
     assert_ne!(at(&a, 600, 600), at(&b, 600, 600), "hot quadrant coloured");
     let text = pdf_text(&pdf);
-    for needle in ["Grad-CAM", "Saliency method", "-0.412", "-0.037"] {
+    for needle in [
+        "Grad-CAM",
+        "Saliency method",
+        "Saliency verdict",
+        "Faithful: the map points at what the model uses",
+        "-1.900",
+        "-0.412",
+        "-0.037",
+    ] {
         assert!(text.contains(needle), "PDF lacks {needle}:\n{text}");
     }
     let mut c = tool("dsrdump", "dcmtk");
@@ -120,6 +136,51 @@ fn heatmap_is_burned_in_and_labelled_in_pdf_and_sr() {
     let (ok, dump, err) = run_tool(c);
     assert!(ok && err.trim().is_empty(), "{err}");
     assert!(dump.contains("Source of Measurement"), "{dump}");
+}
+
+#[test]
+fn an_unfaithful_heatmap_is_described_but_drawn_only_on_request() {
+    let dir = tempfile::tempdir().unwrap();
+    let ct = load(&corpus("CT_small.dcm"));
+    let mut heatmap = test_heatmap(128, 128);
+    let f = heatmap.faithfulness.as_mut().unwrap();
+    f.verdict = Verdict::NotFaithful;
+    f.salient_score_drop = 0.05;
+    let export_with = |draw: bool, name: &str| {
+        let mut key = KeyImage::plain(&ct);
+        key.heatmap = Some(&heatmap);
+        key.draw_unfaithful = draw;
+        let report = Report {
+            key_images: vec![key],
+            ai: None,
+            impression: String::new(),
+            reader: String::new(),
+        };
+        let (png, pdf) = (
+            dir.path().join(format!("{name}.png")),
+            dir.path().join(format!("{name}.pdf")),
+        );
+        export(
+            &report,
+            &ExportRequest {
+                key_image: Some((png.clone(), KeyImageFormat::Png)),
+                pdf: Some(pdf.clone()),
+                ..Default::default()
+            },
+            &mut |_| true,
+        )
+        .unwrap();
+        (image::open(&png).unwrap().to_rgb8(), pdf_text(&pdf))
+    };
+    let (hidden, text) = export_with(false, "hidden");
+    let (drawn, forced_text) = export_with(true, "drawn");
+    // The hot quadrant is coloured only when asked for.
+    assert_ne!(hidden.get_pixel(600, 600), drawn.get_pixel(600, 600));
+    for needle in ["Not faithful", "no better than random", "not asked for"] {
+        assert!(text.contains(needle), "PDF lacks {needle}:\n{text}");
+    }
+    assert!(forced_text.contains("Not faithful"), "{forced_text}");
+    assert!(!forced_text.contains("not asked for"), "{forced_text}");
 }
 
 #[test]

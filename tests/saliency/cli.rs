@@ -95,10 +95,31 @@ fn python() -> PathBuf {
     venv.join("bin/python")
 }
 
+/// A PNG's size and its `Description` text.
+fn png_description(path: &Path) -> ((u32, u32), String) {
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(path).unwrap()));
+    let reader = decoder.read_info().unwrap();
+    let info = reader.info();
+    let description = info
+        .utf8_text
+        .iter()
+        .find(|t| t.keyword == "Description")
+        .expect("a Description")
+        .get_text()
+        .unwrap();
+    ((info.width, info.height), description)
+}
+
+/// A bundled image whose Grad-CAM map the deletion test calls faithful.
+const FAITHFUL_GRADCAM: &str = "assets/chest-xray/person1954_bacteria_4886.jpeg";
+/// One whose Grad-CAM map it calls not faithful: hiding the map's top 10 %
+/// lowers the PNEUMONIA log-odds by about 0.9, random pixels by about 5.
+const UNFAITHFUL_GRADCAM: &str = "assets/chest-xray/person1946_bacteria_4874.jpeg";
+
 #[test]
 fn the_cli_writes_an_overlay_a_float32_map_and_labelled_json() {
     let dir = tempfile::tempdir().unwrap();
-    let image = root().join("assets/chest-xray/person1946_bacteria_4874.jpeg");
+    let image = root().join(FAITHFUL_GRADCAM);
     let (overlay, raw) = (dir.path().join("overlay.png"), dir.path().join("map.npy"));
     let args = [
         "saliency",
@@ -129,9 +150,25 @@ fn the_cli_writes_an_overlay_a_float32_map_and_labelled_json() {
         "random_drop",
         "base_probability",
         "fraction",
+        "base_score",
+        "salient_score_drop",
+        "random_score_drop_mean",
+        "random_score_drop_sd",
     ] {
         assert!(f[key].is_number(), "{key}");
     }
+    assert_eq!(f["verdict"], "faithful", "{f}");
+    assert_eq!(f["score"], "log-odds from the model's logits");
+    assert_eq!(f["random_score_drops"].as_array().unwrap().len(), 16);
+    assert!(f["rule"].as_str().unwrap().contains("16 random deletions"));
+    // The model ends in a softmax: the log-odds come from its logits and
+    // match the probability where float32 can still tell.
+    let p = f["base_probability"].as_f64().unwrap();
+    let from_p = (p / (1.0 - p)).ln();
+    assert!(
+        (f["base_score"].as_f64().unwrap() - from_p).abs() < 1e-2,
+        "{f}"
+    );
     assert!(
         v["caption"]
             .as_str()
@@ -140,19 +177,8 @@ fn the_cli_writes_an_overlay_a_float32_map_and_labelled_json() {
     );
     // The overlay is the source's size and says what it shows.
     let source = image::open(&image).unwrap();
-    let decoder = png::Decoder::new(std::io::BufReader::new(
-        std::fs::File::open(&overlay).unwrap(),
-    ));
-    let reader = decoder.read_info().unwrap();
-    let info = reader.info();
-    assert_eq!((info.width, info.height), (source.width(), source.height()));
-    let description = info
-        .utf8_text
-        .iter()
-        .find(|t| t.keyword == "Description")
-        .expect("a Description")
-        .get_text()
-        .unwrap();
+    let (size, description) = png_description(&overlay);
+    assert_eq!(size, (source.width(), source.height()));
     assert!(
         description.contains("Grad-CAM for PNEUMONIA"),
         "{description}"
@@ -196,6 +222,55 @@ fn the_cli_writes_an_overlay_a_float32_map_and_labelled_json() {
             .contains("refusing to overwrite a source file")
     );
     assert!(image::open(&image).is_ok());
+}
+
+#[test]
+fn an_unfaithful_map_is_drawn_only_on_request_and_with_its_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = root().join(UNFAITHFUL_GRADCAM);
+    let overlay = dir.path().join("overlay.png");
+    let args = [
+        "saliency",
+        image.to_str().unwrap(),
+        "--out",
+        overlay.to_str().unwrap(),
+        "--json",
+    ];
+    let out = common::hilum(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("not written: the map is not faithful")
+            && stderr.contains("--draw-unfaithful"),
+        "{stderr}"
+    );
+    assert!(!overlay.exists());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let f = &v[0]["faithfulness"];
+    assert_eq!(f["verdict"], "not faithful", "{f}");
+    let salient = f["salient_score_drop"].as_f64().unwrap();
+    let random = f["random_score_drop_mean"].as_f64().unwrap();
+    assert!(salient < random, "{f}");
+    assert!(
+        v[0]["caption"]
+            .as_str()
+            .unwrap()
+            .contains("not faithful: hiding the top 10%")
+    );
+    // Asked for, it is drawn, with the warning in the file's description.
+    let mut forced = args.to_vec();
+    forced.push("--draw-unfaithful");
+    let out = common::hilum(&forced);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (_, description) = png_description(&overlay);
+    assert!(
+        description.starts_with("Not faithful: the map explains the prediction no better"),
+        "{description}"
+    );
 }
 
 #[test]
@@ -271,6 +346,7 @@ fn a_report_carries_the_heatmap_and_its_label() {
     let dir = tempfile::tempdir().unwrap();
     let image = root().join("assets/chest-xray/person1946_bacteria_4874.jpeg");
     let (pdf, png) = (dir.path().join("r.pdf"), dir.path().join("key.png"));
+    let sr = dir.path().join("sr.dcm");
     let out = common::hilum(&[
         "report",
         image.to_str().unwrap(),
@@ -280,6 +356,8 @@ fn a_report_carries_the_heatmap_and_its_label() {
         pdf.to_str().unwrap(),
         "--png",
         png.to_str().unwrap(),
+        "--sr",
+        sr.to_str().unwrap(),
     ]);
     assert!(
         out.status.success(),
@@ -294,10 +372,26 @@ fn a_report_carries_the_heatmap_and_its_label() {
     for needle in [
         "Saliency method",
         "Occlusion sensitivity",
+        "Saliency verdict",
         "hiding the top",
         "random",
     ] {
         assert!(text.contains(needle), "the PDF lacks {needle:?}:\n{text}");
     }
     assert!(image::open(&png).is_ok());
+    // The SR carries the verdict, with the model version beside the
+    // operating point.
+    let dump = common::tool("dsrdump", "dcmtk").arg(&sr).output().unwrap();
+    let dump = String::from_utf8_lossy(&dump.stdout);
+    assert!(dump.contains("Saliency map faithfulness verdict"), "{dump}");
+    assert!(
+        ["\"faithful\"", "\"not faithful\"", "\"inconclusive\""]
+            .iter()
+            .any(|v| dump.contains(v)),
+        "{dump}"
+    );
+    assert!(
+        dump.contains("Operating point") && dump.contains("Algorithm Version"),
+        "{dump}"
+    );
 }

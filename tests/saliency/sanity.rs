@@ -1,51 +1,13 @@
 //! Model-randomisation sanity check: Grad-CAM on the default model must
 //! change when its head is replaced by random weights (Spearman rank
-//! correlation against the real head), and the Spearman helper itself.
+//! correlation against the real head).
 
 use prost::Message;
 use tract_onnx::pb;
 
 use super::*;
 
-/// Spearman rank correlation (average ranks for ties; 0 when either side
-/// is constant).
-fn spearman(a: &[f32], b: &[f32]) -> f64 {
-    fn ranks(v: &[f32]) -> Vec<f64> {
-        let mut order: Vec<usize> = (0..v.len()).collect();
-        order.sort_by(|&i, &j| v[i].total_cmp(&v[j]));
-        let mut r = vec![0.0; v.len()];
-        let mut i = 0;
-        while i < order.len() {
-            let mut j = i;
-            while j + 1 < order.len() && v[order[j + 1]] == v[order[i]] {
-                j += 1;
-            }
-            for &k in &order[i..=j] {
-                r[k] = (i + j) as f64 / 2.0;
-            }
-            i = j + 1;
-        }
-        r
-    }
-    let (ra, rb) = (ranks(a), ranks(b));
-    let n = ra.len() as f64;
-    let (ma, mb) = (ra.iter().sum::<f64>() / n, rb.iter().sum::<f64>() / n);
-    let cov: f64 = ra.iter().zip(&rb).map(|(x, y)| (x - ma) * (y - mb)).sum();
-    let va: f64 = ra.iter().map(|x| (x - ma).powi(2)).sum();
-    let vb: f64 = rb.iter().map(|y| (y - mb).powi(2)).sum();
-    if va == 0.0 || vb == 0.0 {
-        0.0
-    } else {
-        cov / (va * vb).sqrt()
-    }
-}
-
-#[test]
-fn spearman_is_right_on_known_cases() {
-    assert!((spearman(&[1.0, 2.0, 3.0], &[10.0, 20.0, 30.0]) - 1.0).abs() < 1e-12);
-    assert!((spearman(&[1.0, 2.0, 3.0], &[3.0, 2.0, 1.0]) + 1.0).abs() < 1e-12);
-    assert_eq!(spearman(&[1.0, 1.0, 1.0], &[1.0, 2.0, 3.0]), 0.0);
-}
+use hilum::ai::saliency::sanity::spearman;
 
 /// The default model with its head (both dense layers, and the copies of
 /// their weights the class-gradient output uses) replaced by random

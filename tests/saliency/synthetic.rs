@@ -3,7 +3,8 @@
 //! ONNX model is built here, and Grad-CAM and occlusion must find the
 //! rectangle on non-square, stretched and letterboxed sources.
 
-use hilum::ai::saliency::SaliencyMethod;
+use hilum::ai::saliency::sanity::RandomisedModel;
+use hilum::ai::saliency::{SaliencyMethod, Verdict};
 use prost::Message;
 use tract_onnx::pb;
 
@@ -405,6 +406,131 @@ fn heatmaps_find_the_rectangle_the_model_looks_at() {
                 f.salient_drop > f.random_drop,
                 "{what}: deletion {f:?} does not favour the salient pixels"
             );
+            assert_eq!(f.verdict, Verdict::Faithful, "{what}: {}", f.reason);
+            assert_eq!(f.score, "log-odds from the model's logits");
         }
     }
+}
+
+/// One rectangle case on disk: the model, its manifest and the image
+/// ([`textured_png`]: bright inside the rectangle, anything outside).
+fn rectangle_case(dir: &Path) -> (PathBuf, PathBuf, Rect) {
+    let (width, height) = (300, 200);
+    let rect = Rect {
+        x: 200,
+        y: 40,
+        w: 60,
+        h: 50,
+    };
+    std::fs::write(
+        dir.join("model.onnx"),
+        rectangle_model(&input_mask(width, height, rect, false)),
+    )
+    .unwrap();
+    std::fs::write(dir.join("manifest.toml"), rectangle_manifest(false)).unwrap();
+    let png = dir.join("image.png");
+    textured_png(&png, width, height, rect);
+    (dir.join("manifest.toml"), png, rect)
+}
+
+#[test]
+fn a_map_that_points_elsewhere_is_called_not_faithful() {
+    let dir = tempfile::tempdir().unwrap();
+    let (manifest, png, _) = rectangle_case(dir.path());
+    let mut model = load_model(&manifest);
+    let image = load_image(&png);
+    let mut run = model
+        .saliency_map(&image, &gradcam_request(), &mut |_| {}, &|| false)
+        .unwrap();
+    // The true map, then its complement: everything but the rectangle.
+    let faithful = model.faithfulness(&run, 0.1).unwrap();
+    assert_eq!(faithful.verdict, Verdict::Faithful, "{}", faithful.reason);
+    run.input_map.iter_mut().for_each(|v| *v = 1.0 - *v);
+    let wrong = model.faithfulness(&run, 0.1).unwrap();
+    assert_eq!(wrong.verdict, Verdict::NotFaithful, "{}", wrong.reason);
+    assert!(wrong.salient_score_drop < faithful.salient_score_drop);
+}
+
+/// The same bright texture everywhere: only the model singles out the
+/// rectangle, not the image.
+fn evenly_bright_png(path: &Path, width: u32, height: u32) {
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let image = image::GrayImage::from_fn(width, height, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        image::Luma([200 + (state % 56) as u8])
+    });
+    image.save(path).unwrap();
+}
+
+#[test]
+fn both_methods_pass_the_randomisation_sanity_check_on_the_rectangle_model() {
+    // On an image whose target region is also its brightest, a random
+    // ReLU network responds to that region too, and occlusion then fails
+    // the check, as Adebayo et al. warn of maps that show the image. Here
+    // the image is evenly bright, so only the real model's weights point
+    // at the rectangle.
+    let dir = tempfile::tempdir().unwrap();
+    let (manifest, png, rect) = rectangle_case(dir.path());
+    evenly_bright_png(&png, 300, 200);
+    let mut model = load_model(&manifest);
+    let image = load_image(&png);
+    let mut randomised = RandomisedModel::load(&model, &RuntimeSettings::default()).unwrap();
+    for method in [SaliencyMethod::GradCam, SaliencyMethod::Occlusion] {
+        let request = SaliencyRequest {
+            method,
+            ..gradcam_request()
+        };
+        let map = heatmap(&mut model, &image, &request);
+        let (iou, _) = localisation(&map, rect);
+        assert!(iou >= 0.5, "{method:?}: the real model's map localises");
+        let check = randomised
+            .check(&image, &request, &map, &mut |_| {}, &|| false)
+            .unwrap();
+        eprintln!("{method:?}: {check:?}");
+        assert!(check.passed, "{method:?}: {check:?}");
+        assert_eq!(check.verdict, "passed");
+        assert!(check.spearman < check.threshold);
+        // The mask, the convolution and the head are all random now.
+        assert!(check.tensors_randomised >= 4, "{check:?}");
+    }
+    // The CLI says the same, in the JSON.
+    let out = common::hilum(&[
+        "saliency",
+        png.to_str().unwrap(),
+        "--model",
+        manifest.to_str().unwrap(),
+        "--sanity",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v[0]["faithfulness"]["verdict"], "faithful");
+    let sanity = &v[0]["sanity"];
+    assert_eq!(sanity["verdict"], "passed", "{sanity}");
+    assert_eq!(sanity["passed"], true);
+    assert_eq!(sanity["method"], "gradcam");
+    assert!(sanity["spearman"].as_f64().unwrap() < 0.5);
+    assert!(sanity["test"].as_str().unwrap().contains("Adebayo"));
+}
+
+#[test]
+fn a_method_that_ignores_the_model_fails_the_sanity_check() {
+    // The same map for the real and the randomised model (what an edge
+    // detector would give): the check must fail it.
+    use hilum::ai::graph::Randomised;
+    use hilum::ai::saliency::sanity::judge;
+    let dir = tempfile::tempdir().unwrap();
+    let (manifest, png, _) = rectangle_case(dir.path());
+    let mut model = load_model(&manifest);
+    let map = heatmap(&mut model, &load_image(&png), &gradcam_request());
+    let check = judge(&map, &map.clone(), Randomised::default());
+    assert!(!check.passed);
+    assert_eq!(check.verdict, "failed");
+    assert!((check.spearman - 1.0).abs() < 1e-12);
 }

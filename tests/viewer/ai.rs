@@ -36,15 +36,30 @@ fn the_ai_panel_shows_probabilities_against_the_operating_point() {
     h.step();
     h.step();
     h.get_by_label_contains("Intended use");
-    // H asks the same worker for the model's Grad-CAM; it is drawn over
-    // the image with its label and faithfulness numbers.
+    // H asks the same worker for the model's Grad-CAM. On this image the
+    // deletion test finds the map not faithful (hiding its top 10 % lowers
+    // the log-odds far less than random pixels do): the panel says so in
+    // words and the map is not drawn until the reader asks for it.
     h.get_by_label("Close model card").click();
     h.step();
     let before = h.render().unwrap();
     h.key_press(Key::H);
-    step_until(&mut h, "the Grad-CAM heatmap", |v| {
-        v.current_heatmap().is_some()
-    });
+    wait_for_label(
+        &mut h,
+        "Not faithful: the map explains the prediction no better",
+    );
+    assert!(
+        h.state().current_heatmap().is_none(),
+        "drawn without asking"
+    );
+    h.step();
+    let undrawn = h.render().unwrap();
+    assert!(
+        crop_mean_difference(&before, &undrawn, viewport_center(&h)) < 1.0,
+        "an unfaithful map was drawn"
+    );
+    h.get_by_label("Show the unfaithful map anyway").click();
+    h.step();
     h.step();
     let heatmap = h.state().current_heatmap().unwrap();
     assert_eq!(heatmap.method, SaliencyMethod::GradCam);
@@ -56,7 +71,9 @@ fn the_ai_panel_shows_probabilities_against_the_operating_point() {
         "the map is on the source grid"
     );
     assert!(heatmap.values.iter().any(|&v| v > 0.5));
+    assert!(heatmap.is_unfaithful());
     h.get_by_label_contains("Grad-CAM for PNEUMONIA");
+    h.get_by_label_contains("not faithful: hiding the top 10%");
     h.get_by_label_contains("Faithfulness: deleting the top 10%");
     let after = h.render().unwrap();
     let diff = crop_mean_difference(&before, &after, viewport_center(&h));
@@ -130,6 +147,14 @@ impl Pending<Heatmap> for RampPending {
                 base_probability: 0.9,
                 salient_drop: 0.5,
                 random_drop: 0.05,
+                score: "log-odds from the model's logits",
+                base_score: 2.197,
+                salient_score_drop: 2.0,
+                random_score_drops: vec![0.1, 0.2, 0.0],
+                random_score_drop_mean: 0.1,
+                random_score_drop_sd: 0.1,
+                verdict: Verdict::Faithful,
+                reason: "test".into(),
             }),
             time_ms: 1.0,
         }))

@@ -25,7 +25,7 @@ use egui_kittest::kittest::Queryable;
 use hilum::ai::classify::{Classification, Timing, findings};
 use hilum::ai::model::ExecutionProviderUsed;
 use hilum::ai::saliency::occlusion::Progress;
-use hilum::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod, SaliencyRequest};
+use hilum::ai::saliency::{Faithfulness, Heatmap, SaliencyMethod, SaliencyRequest, Verdict};
 use hilum::ai::{AiError, EngineChoice, EpChoice, Manifest, RuntimeSettings};
 use hilum::annotations::Shape;
 use hilum::annotations::measure::{Calibration, length, measure};

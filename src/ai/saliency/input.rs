@@ -3,11 +3,25 @@
 
 use crate::ai::AiError;
 use crate::ai::manifest::{Layout, Manifest};
+use crate::ai::preprocess::Prepared;
 
 /// Evaluates `n` model inputs laid end to end and returns the target
 /// probability of each.
 pub type RunBatch<'a> = dyn FnMut(&[f32], usize) -> Result<Vec<f32>, AiError> + 'a;
-use crate::ai::preprocess::Prepared;
+
+/// Evaluates `n` model inputs laid end to end and returns the target's
+/// probability and log-odds for each.
+pub type ScoreBatch<'a> = dyn FnMut(&[f32], usize) -> Result<Vec<TargetScore>, AiError> + 'a;
+
+/// One input's score for the target label.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TargetScore {
+    /// The probability.
+    pub probability: f32,
+    /// The log-odds, ln(p / (1 − p)), from the logits where the model has
+    /// them.
+    pub log_odds: f64,
+}
 
 /// The geometry of one model input image, with its neutral value.
 #[derive(Debug, Clone)]

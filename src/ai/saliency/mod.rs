@@ -13,6 +13,8 @@ pub mod gradcam;
 pub mod input;
 pub mod occlusion;
 pub mod overlay;
+pub mod sanity;
+pub mod scores;
 
 use std::time::Instant;
 
@@ -24,11 +26,11 @@ use self::geometry::MapGrid;
 use self::gradcam::FeatureMap;
 use self::input::InputPixels;
 use self::occlusion::{OcclusionSettings, PatchLayout, Progress};
+use super::AiError;
 use super::classify::probabilities;
 use super::manifest::Layout;
 use super::model::LoadedModel;
 use super::preprocess::{Prepared, prepare};
-use super::{AiError, Engine};
 
 /// How a heatmap was made.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
@@ -52,11 +54,54 @@ impl SaliencyMethod {
     }
 }
 
-/// The deletion metric: how much the target probability falls when the
-/// most salient pixels are replaced by the neutral value, against the same
-/// number of random pixels. A faithful map gives `salient_drop` well above
-/// `random_drop`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+/// What the deletion metric says of a map ([`faithfulness::RULE`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Verdict {
+    /// Hiding what the map marks hurts the model clearly more than hiding
+    /// random pixels.
+    #[serde(rename = "faithful")]
+    Faithful,
+    /// Hiding what the map marks hurts the model no more than hiding random
+    /// pixels: the map does not explain the prediction.
+    #[serde(rename = "not faithful")]
+    NotFaithful,
+    /// Neither clearly.
+    #[serde(rename = "inconclusive")]
+    Inconclusive,
+}
+
+impl Verdict {
+    /// The verdict as the JSON and the reports spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Faithful => "faithful",
+            Verdict::NotFaithful => "not faithful",
+            Verdict::Inconclusive => "inconclusive",
+        }
+    }
+
+    /// What a reader should take from it, in a sentence.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Verdict::Faithful => "Faithful: the map points at what the model uses",
+            Verdict::NotFaithful => {
+                "Not faithful: the map explains the prediction no better than random pixels — \
+                 do not read it as where the model looked"
+            }
+            Verdict::Inconclusive => {
+                "Inconclusive: the deletion test cannot tell whether the map points at what \
+                 the model uses"
+            }
+        }
+    }
+}
+
+/// The deletion metric: how much the target's score falls when the most
+/// salient pixels are replaced by the neutral value, against the same
+/// number of random pixels, and the verdict it leads to. Measured on the
+/// log-odds, which do not saturate; the probabilities are kept for
+/// readers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Faithfulness {
     /// Fraction of the model-input pixels replaced (0.1 = top 10 %).
     pub fraction: f32,
@@ -66,6 +111,22 @@ pub struct Faithfulness {
     pub salient_drop: f32,
     /// Mean probability drop with random pixels replaced.
     pub random_drop: f32,
+    /// What the score is ([`crate::ai::model::LogOdds::describe`]).
+    pub score: &'static str,
+    /// The target's log-odds on the intact input.
+    pub base_score: f64,
+    /// Log-odds drop with the most salient pixels replaced.
+    pub salient_score_drop: f64,
+    /// Log-odds drop of each random deletion.
+    pub random_score_drops: Vec<f64>,
+    /// Their mean.
+    pub random_score_drop_mean: f64,
+    /// Their sample standard deviation.
+    pub random_score_drop_sd: f64,
+    /// The decision.
+    pub verdict: Verdict,
+    /// The decision's numbers and reason in words.
+    pub reason: String,
 }
 
 /// A heatmap on the source image's pixel grid, with its provenance.
@@ -107,6 +168,23 @@ impl Heatmap {
         self.values[y as usize * self.width as usize + x as usize]
     }
 
+    /// True when the deletion test found the map not faithful: it is then
+    /// drawn only on request, with [`Verdict::meaning`] beside it.
+    pub fn is_unfaithful(&self) -> bool {
+        self.faithfulness
+            .as_ref()
+            .is_some_and(|f| f.verdict == Verdict::NotFaithful)
+    }
+
+    /// The verdict in a sentence ("faithfulness not measured" without
+    /// one).
+    pub fn verdict_line(&self) -> String {
+        match &self.faithfulness {
+            Some(f) => format!("{}.", f.verdict.meaning()),
+            None => "Faithfulness not measured.".into(),
+        }
+    }
+
     /// One line that labels the heatmap wherever it is shown: method,
     /// target, settings and faithfulness.
     pub fn caption(&self) -> String {
@@ -119,11 +197,16 @@ impl Heatmap {
         );
         match &self.faithfulness {
             Some(f) => s.push_str(&format!(
-                "; hiding the top {:.0}% of pixels changes the probability by {} (random {:.0}%: {})",
+                "; {}: hiding the top {:.0}% of pixels changes the log-odds by {} (random {:.0}%: \
+                 {} ± {:.3}) and the probability by {} (random: {})",
+                f.verdict.as_str(),
                 f.fraction * 100.0,
-                signed(-f.salient_drop),
+                signed(-f.salient_score_drop),
                 f.fraction * 100.0,
-                signed(-f.random_drop)
+                signed(-f.random_score_drop_mean),
+                f.random_score_drop_sd,
+                signed(-f64::from(f.salient_drop)),
+                signed(-f64::from(f.random_drop))
             )),
             None => s.push_str("; faithfulness not measured"),
         }
@@ -134,7 +217,9 @@ impl Heatmap {
 /// `v` with an explicit sign and three decimals. The ASCII minus, because
 /// some fonts and text extractors drop U+2212 and a lost sign inverts the
 /// meaning.
-fn signed(v: f32) -> String {
+fn signed(v: f64) -> String {
+    // What rounds to zero is shown as +0.000, never as a signed -0.000.
+    let v = if v.abs() < 0.0005 { 0.0 } else { v };
     format!("{v:+.3}")
 }
 
@@ -190,70 +275,6 @@ struct ModelSpaceMap {
 }
 
 impl LoadedModel {
-    /// The most inputs one run may take: 1 on the embedded engine (its
-    /// graph has the batch fixed to 1), else the model's batch dimension.
-    pub fn max_batch(&self) -> usize {
-        if !matches!(self.engine, Engine::Onnxruntime { .. }) {
-            return 1;
-        }
-        self.session
-            .inputs()
-            .iter()
-            .find(|i| i.name() == self.manifest.input.name)
-            .and_then(|i| match i.dtype() {
-                ort::value::ValueType::Tensor { shape, .. } => shape.first().copied(),
-                _ => None,
-            })
-            .map_or(1, |d| if d > 0 { d as usize } else { usize::MAX })
-    }
-
-    /// Target probabilities of `n` inputs laid end to end in `batch`.
-    fn target_probabilities(
-        &mut self,
-        prepared: &Prepared,
-        batch: &[f32],
-        n: usize,
-        target: usize,
-    ) -> Result<Vec<f32>, AiError> {
-        Ok(self
-            .batch_probabilities(prepared, batch, n)?
-            .into_iter()
-            .map(|p| p[target])
-            .collect())
-    }
-
-    /// Every label's probability for each of `n` inputs laid end to end in
-    /// `batch`, run in chunks the model accepts.
-    fn batch_probabilities(
-        &mut self,
-        prepared: &Prepared,
-        batch: &[f32],
-        n: usize,
-    ) -> Result<Vec<Vec<f32>>, AiError> {
-        let per_input = batch.len() / n.max(1);
-        let chunk = self.max_batch().max(1);
-        let scores_name = self.manifest.outputs.scores.clone();
-        let labels = self.manifest.task.labels.len();
-        let mut out = Vec::with_capacity(n);
-        for part in batch.chunks(per_input.saturating_mul(chunk).max(1)) {
-            let count = part.len() / per_input;
-            let shape = InputPixels::batch_shape(prepared, count);
-            let (_, scores) = self.run_outputs(&shape, part, &[&scores_name])?.remove(0);
-            if scores.len() != count * labels {
-                return Err(AiError::Inference(format!(
-                    "output {scores_name:?} has {} values for {count} inputs of {labels} labels",
-                    scores.len()
-                )));
-            }
-            out.extend(
-                scores
-                    .chunks(labels)
-                    .map(|s| probabilities(&self.manifest, s)),
-            );
-        }
-        Ok(out)
-    }
-
     /// The index of `target`, or of the default target for these
     /// probabilities.
     fn target_index(&self, target: Option<&str>, probs: &[f32]) -> Result<usize, AiError> {
@@ -313,8 +334,9 @@ impl LoadedModel {
                 )
                 .map_err(AiError::Unsupported)?;
                 let base_scores = self
-                    .batch_probabilities(&prepared, &prepared.data, 1)?
-                    .remove(0);
+                    .batch_scores(&prepared, &prepared.data, 1, false)?
+                    .remove(0)
+                    .probabilities;
                 let target = self.target_index(request.target.as_deref(), &base_scores)?;
                 let batch = request.occlusion.batch.clamp(1, self.max_batch());
                 let mut map = occlusion::sensitivity(
@@ -462,13 +484,14 @@ impl LoadedModel {
     ) -> Result<Faithfulness, AiError> {
         let pixels = InputPixels::new(&self.manifest);
         let target = run.heatmap.target_index;
+        let score = self.log_odds_source().describe();
         faithfulness::deletion(
             &run.prepared.data,
             &pixels,
             &run.input_map,
             fraction,
-            run.base_probability,
-            &mut |inputs, n| self.target_probabilities(&run.prepared, inputs, n, target),
+            score,
+            &mut |inputs, n| self.target_scores(&run.prepared, inputs, n, target),
         )
     }
 
@@ -524,6 +547,14 @@ mod tests {
             base_probability: 0.9,
             salient_drop: 0.25,
             random_drop: -0.04,
+            score: "log-odds",
+            base_score: 2.2,
+            salient_score_drop: 1.5,
+            random_score_drops: vec![0.1, -0.1],
+            random_score_drop_mean: 0.0,
+            random_score_drop_sd: 0.141,
+            verdict: Verdict::Faithful,
+            reason: String::new(),
         });
         let caption = heatmap.caption();
         assert!(
@@ -531,7 +562,10 @@ mod tests {
             "{caption}"
         );
         assert!(
-            caption.ends_with("changes the probability by -0.250 (random 10%: +0.040)"),
+            caption.ends_with(
+                "faithful: hiding the top 10% of pixels changes the log-odds by -1.500 (random \
+                 10%: +0.000 ± 0.141) and the probability by -0.250 (random: +0.040)"
+            ),
             "{caption}"
         );
     }

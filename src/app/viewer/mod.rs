@@ -426,9 +426,11 @@ impl Viewer {
         )
     }
 
-    /// The active viewport's heatmap, when shown and ready.
+    /// The active viewport's heatmap, when shown and ready, and faithful
+    /// or asked for anyway.
     pub fn current_heatmap(&self) -> Option<Arc<crate::ai::saliency::Heatmap>> {
         let key = self.wanted_heatmap()?;
-        self.heatmaps.cached(&key)?.as_ref().ok().cloned()
+        let map = self.heatmaps.cached(&key)?.as_ref().ok()?;
+        self.heatmaps.may_draw(map).then(|| Arc::clone(map))
     }
 }

@@ -223,6 +223,16 @@ pub fn show(
         {
             painter.add(textured_mesh(l.texture().id(), &t, Color32::WHITE));
         }
+        if heatmap.is_unfaithful() {
+            // Drawn only because the reader asked: the warning stays on it.
+            painter.text(
+                rect.center_top() + egui::vec2(0.0, 24.0),
+                egui::Align2::CENTER_TOP,
+                "Heatmap NOT FAITHFUL: shown on request; do not read it as where the model looked",
+                egui::FontId::proportional(14.0),
+                Color32::from_rgb(255, 170, 60),
+            );
+        }
     }
 
     annotator.paint(&painter, &t, input.image, image_index, input.frame);
