@@ -1,7 +1,9 @@
-//! AI: the inference engine, model manifests, preprocessing, classification
-//! and the background worker. Plain library code with no UI dependency.
+//! AI: the inference engine, model manifests, preprocessing, classification,
+//! evaluation on a labelled set and the background worker. Plain library
+//! code with no UI dependency.
 
 pub mod classify;
+pub mod evaluate;
 pub mod graph;
 pub mod manifest;
 pub mod model;

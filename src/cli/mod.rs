@@ -1,6 +1,6 @@
 //! The command line: one module per subcommand (`info`, `render`,
-//! `classify`, `saliency`, `models`, `bench`, `report`/`anonymize`,
-//! `pacs`), the
+//! `classify`, `evaluate`, `saliency`, `models`, `bench`,
+//! `report`/`anonymize`, `pacs`), the
 //! arguments they share ([`args`]) and their JSON contracts ([`json`]);
 //! `hilum [PATH...]` opens the viewer when the build has one.
 //!
@@ -10,6 +10,7 @@
 pub mod args;
 pub mod bench;
 pub mod classify;
+pub mod evaluate;
 pub mod info;
 pub mod json;
 pub mod models;
@@ -26,6 +27,7 @@ pub(crate) use self::args::load_model;
 pub use self::args::{DisplayArgs, RuntimeArgs, parse_window, window_choice};
 pub use self::bench::{BenchArgs, run_bench};
 pub use self::classify::{ClassifyArgs, run_classify};
+pub use self::evaluate::{EvaluateArgs, run_evaluate};
 pub use self::info::{InfoArgs, run_info};
 pub use self::json::{ClassificationOutput, ImageInfo, SaliencyOutput, SeriesInfo};
 pub use self::models::run_models;
@@ -93,6 +95,10 @@ pub enum Command {
     /// Classify images with an AI model (research and demonstration only,
     /// not a diagnosis).
     Classify(ClassifyArgs),
+    /// Evaluate a model on labelled images: accuracy, sensitivity,
+    /// specificity, precision, F1 and ROC AUC with bootstrap 95 %
+    /// intervals, the confusion matrix, ROC and calibration plots.
+    Evaluate(EvaluateArgs),
     /// Show where a model looked: a saliency heatmap (Grad-CAM or
     /// occlusion) with its faithfulness (research and demonstration only).
     Saliency(SaliencyArgs),
@@ -200,6 +206,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Info(args)) => run_info(&args),
         Some(Command::Render(args)) => run_render(&args),
         Some(Command::Classify(args)) => run_classify(&args),
+        Some(Command::Evaluate(args)) => run_evaluate(&args),
         Some(Command::Saliency(args)) => run_saliency(&args),
         Some(Command::Models(args)) => run_models(&args),
         Some(Command::Bench(args)) => run_bench(&args),

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+pub mod onnx;
 pub mod peers;
 
 use std::path::PathBuf;

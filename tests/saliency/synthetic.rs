@@ -3,10 +3,9 @@
 //! ONNX model is built here, and Grad-CAM and occlusion must find the
 //! rectangle on non-square, stretched and letterboxed sources.
 
+use crate::common::onnx::{int, int_tensor, ints, model_bytes, node, tensor, value_info};
 use hilum::ai::saliency::sanity::RandomisedModel;
 use hilum::ai::saliency::{SaliencyMethod, Verdict};
-use prost::Message;
-use tract_onnx::pb;
 
 use super::*;
 
@@ -14,85 +13,6 @@ const INPUT_W: usize = 64;
 const INPUT_H: usize = 48;
 const CELL: usize = 4;
 const CHANNELS: usize = 3;
-
-fn tensor(name: &str, dims: &[i64], values: Vec<f32>) -> pb::TensorProto {
-    pb::TensorProto {
-        name: name.into(),
-        dims: dims.to_vec(),
-        data_type: pb::tensor_proto::DataType::Float as i32,
-        float_data: values,
-        ..Default::default()
-    }
-}
-
-fn int_tensor(name: &str, values: Vec<i64>) -> pb::TensorProto {
-    pb::TensorProto {
-        name: name.into(),
-        dims: vec![values.len() as i64],
-        data_type: pb::tensor_proto::DataType::Int64 as i32,
-        int64_data: values,
-        ..Default::default()
-    }
-}
-
-fn ints(name: &str, values: &[i64]) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Ints as i32,
-        ints: values.to_vec(),
-        ..Default::default()
-    }
-}
-
-fn int(name: &str, value: i64) -> pb::AttributeProto {
-    pb::AttributeProto {
-        name: name.into(),
-        r#type: pb::attribute_proto::AttributeType::Int as i32,
-        i: value,
-        ..Default::default()
-    }
-}
-
-fn node(
-    op: &str,
-    inputs: &[&str],
-    output: &str,
-    attributes: Vec<pb::AttributeProto>,
-) -> pb::NodeProto {
-    pb::NodeProto {
-        op_type: op.into(),
-        name: output.into(),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute: attributes,
-        ..Default::default()
-    }
-}
-
-fn value_info(name: &str, dims: &[Option<i64>]) -> pb::ValueInfoProto {
-    use pb::tensor_shape_proto::{Dimension, dimension::Value as Dim};
-    let dim = dims
-        .iter()
-        .map(|d| Dimension {
-            value: Some(match d {
-                Some(v) => Dim::DimValue(*v),
-                None => Dim::DimParam("N".into()),
-            }),
-            ..Default::default()
-        })
-        .collect();
-    pb::ValueInfoProto {
-        name: name.into(),
-        r#type: Some(pb::TypeProto {
-            value: Some(pb::type_proto::Value::TensorType(pb::type_proto::Tensor {
-                elem_type: pb::tensor_proto::DataType::Float as i32,
-                shape: Some(pb::TensorShapeProto { dim }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
 
 /// The ONNX bytes of the rectangle model: `mask` (INPUT_H × INPUT_W, 1
 /// inside the rectangle) gates the gray input, three 1×1 convolutions and
@@ -108,7 +28,7 @@ fn rectangle_model(mask: &[f32]) -> Vec<u8> {
     }
     let k = conv_w.len() as i64;
     let (h, w) = (INPUT_H as i64, INPUT_W as i64);
-    let graph = pb::GraphProto {
+    let graph = tract_onnx::pb::GraphProto {
         name: "rectangle".into(),
         node: vec![
             node(
@@ -163,16 +83,7 @@ fn rectangle_model(mask: &[f32]) -> Vec<u8> {
         ],
         ..Default::default()
     };
-    pb::ModelProto {
-        ir_version: 8,
-        opset_import: vec![pb::OperatorSetIdProto {
-            domain: String::new(),
-            version: 13,
-        }],
-        graph: Some(graph),
-        ..Default::default()
-    }
-    .encode_to_vec()
+    model_bytes(graph)
 }
 
 fn rectangle_manifest(keep_aspect: bool) -> String {
