@@ -5,8 +5,9 @@
 #   ~/.cache/hilum-venv), what the build and the AI engine need from PyPI:
 #   cmake (for the CharLS JPEG-LS codec) when no system cmake exists, and the
 #   CPU ONNX Runtime library (`onnxruntime==1.31.1`), which Hilum finds in
-#   that venv at run time; and, for the pixel parity tests, pydicom with
-#   numpy and Pillow (pinned below) as the reference decoder.
+#   that venv at run time; for the pixel parity tests, pydicom with
+#   numpy and Pillow (pinned below) as the reference decoder; and highdicom,
+#   which reads back the Parametric Maps the reports tests export.
 set -euo pipefail
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/hilum-target}"
@@ -15,6 +16,7 @@ HILUM_ORT_VERSION="1.31.1"
 HILUM_PYDICOM_VERSION="3.0.2"
 HILUM_NUMPY_VERSION="2.4.6"
 HILUM_PILLOW_VERSION="12.1.1"
+HILUM_HIGHDICOM_VERSION="0.28.2"
 
 hilum_pip() {
     "$HILUM_VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$@"
@@ -41,8 +43,9 @@ fi
 
 if ! "$HILUM_VENV/bin/python" -c "
 import importlib.metadata as m, sys
-want = {'pydicom': '$HILUM_PYDICOM_VERSION', 'numpy': '$HILUM_NUMPY_VERSION', 'pillow': '$HILUM_PILLOW_VERSION'}
+want = {'pydicom': '$HILUM_PYDICOM_VERSION', 'numpy': '$HILUM_NUMPY_VERSION', 'pillow': '$HILUM_PILLOW_VERSION', 'highdicom': '$HILUM_HIGHDICOM_VERSION'}
 sys.exit(any(m.version(p) != v for p, v in want.items()))
 " >/dev/null 2>&1; then
-    hilum_pip "pydicom==$HILUM_PYDICOM_VERSION" "numpy==$HILUM_NUMPY_VERSION" "pillow==$HILUM_PILLOW_VERSION"
+    hilum_pip "pydicom==$HILUM_PYDICOM_VERSION" "numpy==$HILUM_NUMPY_VERSION" "pillow==$HILUM_PILLOW_VERSION" \
+        "highdicom==$HILUM_HIGHDICOM_VERSION"
 fi

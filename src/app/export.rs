@@ -97,6 +97,8 @@ pub struct ExportDialog {
     pub secondary_capture: bool,
     /// Write the DICOM Structured Report.
     pub structured_report: bool,
+    /// Write the shown heatmap as a DICOM Parametric Map.
+    pub parametric_map: bool,
     /// Export only the region visible in the viewport.
     pub visible_region: bool,
     /// Burn in the heatmap when one is shown.
@@ -135,6 +137,7 @@ impl Default for ExportDialog {
             pdf: true,
             secondary_capture: false,
             structured_report: false,
+            parametric_map: false,
             visible_region: false,
             include_heatmap: true,
             impression: String::new(),
@@ -177,6 +180,8 @@ impl ExportDialog {
             pdf: self.pdf.then(|| file(".pdf")),
             secondary_capture: self.secondary_capture.then(|| file("-sc.dcm")),
             structured_report: self.structured_report.then(|| file("-sr.dcm")),
+            parametric_map: (self.parametric_map && self.include_heatmap)
+                .then(|| file("-pmap.dcm")),
             deidentify: self.deidentify.then_some(DeidOptions {
                 allow_burned_in_annotation: false,
                 ..self.deid_options
@@ -186,7 +191,8 @@ impl ExportDialog {
         let any = request.key_image.is_some()
             || request.pdf.is_some()
             || request.secondary_capture.is_some()
-            || request.structured_report.is_some();
+            || request.structured_report.is_some()
+            || request.parametric_map.is_some();
         if !any {
             return Err("choose at least one output".into());
         }
@@ -300,6 +306,13 @@ impl ExportDialog {
                 ui.add_enabled(
                     has_heatmap,
                     egui::Checkbox::new(&mut self.include_heatmap, "Include the heatmap"),
+                );
+                ui.add_enabled(
+                    has_heatmap && self.include_heatmap,
+                    egui::Checkbox::new(
+                        &mut self.parametric_map,
+                        "Heatmap as DICOM Parametric Map",
+                    ),
                 );
                 if !has_ai {
                     ui.label("No AI result for this image: the report will have none.");

@@ -124,6 +124,11 @@ pub struct ReportArgs {
     /// Write the DICOM Secondary Capture of the key image here.
     #[arg(long)]
     pub sc: Option<PathBuf>,
+    /// Write the heatmap (`--saliency`) as a DICOM Parametric Map here:
+    /// float values on the source grid, referencing the source image,
+    /// with the algorithm, method and faithfulness verdict.
+    #[arg(long, requires = "saliency")]
+    pub pmap: Option<PathBuf>,
     /// De-identify every output.
     #[arg(long)]
     pub anonymize: bool,
@@ -166,6 +171,7 @@ pub fn run_report(args: &ReportArgs) -> i32 {
         pdf: args.pdf.clone(),
         secondary_capture: args.sc.clone(),
         structured_report: args.sr.clone(),
+        parametric_map: args.pmap.clone(),
         deidentify: args.anonymize.then(|| args.deid.options()),
         overwrite: args.force,
     };
@@ -173,8 +179,9 @@ pub fn run_report(args: &ReportArgs) -> i32 {
         && request.pdf.is_none()
         && request.secondary_capture.is_none()
         && request.structured_report.is_none()
+        && request.parametric_map.is_none()
     {
-        report(&"report: name at least one output (--pdf, --png, --jpeg, --sr, --sc)");
+        report(&"report: name at least one output (--pdf, --png, --jpeg, --sr, --sc, --pmap)");
         return 2;
     }
     let frame = args.display.frame;
@@ -259,6 +266,7 @@ pub fn run_report(args: &ReportArgs) -> i32 {
                     "files": exported.files,
                     "secondary_capture_uid": exported.secondary_capture_uid,
                     "structured_report_uid": exported.structured_report_uid,
+                    "parametric_map_uid": exported.parametric_map_uid,
                     "deidentified": args.anonymize,
                     "annotations": annotations.map_or(0, |a| a.annotations.len()),
                 })

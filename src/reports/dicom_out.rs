@@ -57,18 +57,18 @@ impl Built {
     }
 }
 
-fn text(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
+pub(super) fn text(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
     ds.get(tag)
         .and_then(|e| e.to_str().ok())
         .map(|s| s.trim_end_matches('\0').trim().to_string())
         .filter(|s| !s.is_empty())
 }
 
-fn el(tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) -> InMemElement {
+pub(super) fn el(tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) -> InMemElement {
     DataElement::new(tag, vr, value.into())
 }
 
-fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
+pub(super) fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> InMemElement {
     DataElement::new(tag, VR::SQ, DataSetSequence::new(items, Length::UNDEFINED))
 }
 
@@ -132,7 +132,12 @@ impl Context {
 
     /// The common attributes of a new instance of `sop_class` in a new
     /// series of `modality` under the source study.
-    fn common(&self, sop_class: &str, modality: &str, series_number: i32) -> InMemDicomObject {
+    pub(super) fn common(
+        &self,
+        sop_class: &str,
+        modality: &str,
+        series_number: i32,
+    ) -> InMemDicomObject {
         let mut ds = InMemDicomObject::from_element_iter(self.study.iter().cloned());
         for e in [
             el(tags::SOP_CLASS_UID, VR::UI, sop_class),
@@ -158,7 +163,7 @@ impl Context {
         ds
     }
 
-    fn source_reference(&self) -> Option<InMemDicomObject> {
+    pub(super) fn source_reference(&self) -> Option<InMemDicomObject> {
         let (class, instance, _) = self.source.as_ref()?;
         let mut item = InMemDicomObject::from_element_iter([
             el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, class.as_str()),
@@ -217,7 +222,7 @@ pub fn secondary_capture(context: &Context, key_image: &RgbaImage) -> Built {
     Built { dataset: ds }
 }
 
-fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
+pub(super) fn code(value: &str, scheme: &str, meaning: &str) -> InMemDicomObject {
     code_item(value, scheme, meaning)
 }
 
@@ -240,7 +245,7 @@ fn item(
     ds
 }
 
-fn text_item(concept: InMemDicomObject, value: &str) -> InMemDicomObject {
+pub(super) fn text_item(concept: InMemDicomObject, value: &str) -> InMemDicomObject {
     item(
         "CONTAINS",
         "TEXT",
@@ -250,7 +255,7 @@ fn text_item(concept: InMemDicomObject, value: &str) -> InMemDicomObject {
 }
 
 /// A decimal string of at most 16 characters.
-fn ds_value(v: f64) -> String {
+pub(super) fn ds_value(v: f64) -> String {
     let mut s = format!("{v:.6}");
     while s.contains('.') && (s.ends_with('0') || s.ends_with('.')) {
         s.pop();
@@ -299,7 +304,7 @@ fn container(
     )
 }
 
-fn local(value: &str, meaning: &str) -> InMemDicomObject {
+pub(super) fn local(value: &str, meaning: &str) -> InMemDicomObject {
     code(value, LOCAL_SCHEME, meaning)
 }
 

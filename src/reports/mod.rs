@@ -1,5 +1,6 @@
 //! Reports: the annotated key image (PNG/JPEG), the PDF report, DICOM
-//! Secondary Capture and Comprehensive SR objects, and de-identification.
+//! Secondary Capture, Comprehensive SR and Parametric Map objects, and
+//! de-identification.
 //!
 //! The viewer's export dialog and the CLI both fill in a [`Report`] (what
 //! is reported) and an [`ExportRequest`] (which files, de-identified or
@@ -12,6 +13,7 @@ pub mod deid;
 pub mod dicom_out;
 pub mod keyimage;
 pub mod pdf;
+pub mod pmap;
 
 use std::path::PathBuf;
 
@@ -154,6 +156,8 @@ pub struct ExportRequest {
     pub secondary_capture: Option<PathBuf>,
     /// The DICOM Comprehensive SR.
     pub structured_report: Option<PathBuf>,
+    /// The key image's heatmap as a DICOM Parametric Map.
+    pub parametric_map: Option<PathBuf>,
     /// De-identify every output with these options.
     pub deidentify: Option<DeidOptions>,
     /// Replace outputs that already exist.
@@ -168,6 +172,7 @@ impl ExportRequest {
             .chain(&self.pdf)
             .chain(&self.secondary_capture)
             .chain(&self.structured_report)
+            .chain(&self.parametric_map)
             .collect()
     }
 }
@@ -192,6 +197,8 @@ pub struct Exported {
     pub secondary_capture_uid: Option<String>,
     /// SOP Instance UID of the SR, when written.
     pub structured_report_uid: Option<String>,
+    /// SOP Instance UID of the Parametric Map, when written.
+    pub parametric_map_uid: Option<String>,
 }
 
 /// The caption under the key image: AI result, model, saliency method.
@@ -282,6 +289,14 @@ pub fn export(
         }
         output::check_target(target, &sources, request.overwrite)?;
     }
+    if let Some(path) = &request.parametric_map
+        && key.heatmap.is_none()
+    {
+        return Err(ReportError::Output {
+            path: path.clone(),
+            reason: "a Parametric Map needs a heatmap of the key image".into(),
+        });
+    }
     let mut deid = request.deidentify.map(Deidentifier::new);
     if let Some(d) = &deid {
         for k in &report.key_images {
@@ -354,6 +369,16 @@ pub fn export(
         }
         exported.structured_report_uid = Some(sr.sop_instance_uid());
         dicom_out::write(sr.dataset, path)?;
+        exported.files.push(path.clone());
+    }
+    if let (Some(path), Some(heatmap)) = (&request.parametric_map, key.heatmap) {
+        step("DICOM Parametric Map", &mut done)?;
+        let mut map = pmap::parametric_map(&context, source_dataset.as_ref(), heatmap);
+        if let Some(d) = deid.as_mut() {
+            d.apply_generated(&mut map.dataset);
+        }
+        exported.parametric_map_uid = Some(map.sop_instance_uid());
+        dicom_out::write(map.dataset, path)?;
         exported.files.push(path.clone());
     }
     if let Some(path) = &request.pdf {

@@ -12,6 +12,7 @@ mod common;
 
 mod key_image;
 mod outputs;
+mod pmap;
 mod readback;
 
 use std::path::{Path, PathBuf};

@@ -81,6 +81,49 @@ fn the_ai_panel_shows_probabilities_against_the_operating_point() {
         diff > 2.0,
         "the overlay did not show (mean difference {diff})"
     );
+    // The export dialog writes the shown map as a Parametric Map.
+    let out = tempfile::tempdir().unwrap();
+    h.key_press_modifiers(Modifiers::COMMAND, Key::E);
+    h.step();
+    h.get_by_label("Heatmap as DICOM Parametric Map").click();
+    {
+        let dialog = &mut h.state_mut().export;
+        dialog.folder = out.path().display().to_string();
+        dialog.base_name = "map".into();
+        dialog.png = false;
+        dialog.pdf = false;
+    }
+    h.step();
+    h.get_by_label("Export now").click();
+    step_until(&mut h, "the export", |v| v.export.outcome.is_some());
+    let exported = h
+        .state()
+        .export
+        .outcome
+        .clone()
+        .unwrap()
+        .expect("export failed");
+    let pmap = out.path().join("map-pmap.dcm");
+    assert_eq!(exported.files, vec![pmap.clone()]);
+    assert!(exported.parametric_map_uid.is_some());
+    let object = dicom_object::open_file(&pmap).unwrap();
+    let text = |tag| {
+        object
+            .element(tag)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .trim()
+            .to_string()
+    };
+    assert_eq!(
+        text(dicom_dictionary_std::tags::SOP_CLASS_UID),
+        "1.2.840.10008.5.1.4.1.1.30"
+    );
+    assert!(
+        text(dicom_dictionary_std::tags::CONTENT_DESCRIPTION).ends_with("not faithful"),
+        "the verdict travels with the map"
+    );
 }
 
 /// A classifier that answers only when the test lets it; its heatmaps are
