@@ -15,6 +15,7 @@
 //! - [`geometry`]: handles, outlines and hit testing for editing.
 
 pub mod draw;
+pub mod foreign;
 pub mod geometry;
 pub mod history;
 pub mod measure;

@@ -14,7 +14,9 @@ use crate::imaging::modality::{LookupTable, ModalityLut};
 use crate::imaging::palette::{Palette, expand_segmented};
 use crate::imaging::voi::{Voi, VoiFunction, Window};
 
-fn element(ds: &InMemDicomObject, tag: Tag) -> Option<&Element> {
+/// The element `tag` when it has a value (an empty element counts as
+/// absent).
+pub(crate) fn element(ds: &InMemDicomObject, tag: Tag) -> Option<&Element> {
     ds.get(tag).filter(|e| {
         !e.value()
             .primitive()
@@ -22,7 +24,8 @@ fn element(ds: &InMemDicomObject, tag: Tag) -> Option<&Element> {
     })
 }
 
-pub(super) fn text(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
+/// The text of `tag`, trimmed of padding; `None` when absent or empty.
+pub(crate) fn text(ds: &InMemDicomObject, tag: Tag) -> Option<String> {
     let s = element(ds, tag)?.to_str().ok()?;
     let s = s.trim_matches(|c: char| c == '\0' || c.is_whitespace());
     (!s.is_empty()).then(|| s.to_string())

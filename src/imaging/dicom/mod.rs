@@ -26,7 +26,7 @@ use super::image::{Image, Photometric, SourceFormat};
 use super::modality::ModalityLut;
 use crate::error::{ImagingError, ImagingErrorKind, ImagingResult};
 
-mod attributes;
+pub(crate) mod attributes;
 mod codecs;
 mod decode;
 mod jpeg2000;
