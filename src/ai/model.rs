@@ -37,6 +37,9 @@ pub struct LoadedModel {
     pub(crate) log_odds: LogOdds,
 }
 
+/// A change made to a model's graph before its session is built.
+type GraphEdit<'a> = dyn FnMut(&mut Graph) -> Result<(), String> + 'a;
+
 /// Where a label's log-odds, the score that does not saturate, are read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogOdds {
@@ -52,6 +55,15 @@ pub enum LogOdds {
 }
 
 impl LogOdds {
+    /// For a manifest that applies `activation` to logit scores itself.
+    fn of_scores(activation: OutputActivation) -> Self {
+        match activation {
+            OutputActivation::Sigmoid => LogOdds::Scores(FinalActivation::Sigmoid),
+            OutputActivation::Softmax => LogOdds::Scores(FinalActivation::Softmax),
+            OutputActivation::None => LogOdds::Probabilities,
+        }
+    }
+
     /// How the score is named in results.
     pub fn describe(self) -> &'static str {
         match self {
@@ -107,7 +119,7 @@ impl LoadedModel {
     /// provider the settings ask for, and checks its inputs and outputs
     /// against the manifest.
     pub fn load(manifest: Manifest, settings: &RuntimeSettings) -> Result<Self, AiError> {
-        Self::load_edited(manifest, settings, |_| Ok(()))
+        Self::load_edited(manifest, settings, None)
     }
 
     /// Loads the model with every floating-point weight replaced by random
@@ -119,19 +131,22 @@ impl LoadedModel {
         seed: u64,
     ) -> Result<(Self, Randomised), AiError> {
         let mut done = Randomised::default();
-        let model = Self::load_edited(manifest, settings, |graph| {
+        let mut randomise = |graph: &mut Graph| {
             done = graph.randomise_weights(seed)?;
             Ok(())
-        })?;
+        };
+        let model = Self::load_edited(manifest, settings, Some(&mut randomise))?;
         Ok((model, done))
     }
 
-    /// Loads the model after `edit` has changed its graph (the file on
-    /// disk is never changed).
+    /// Loads the model after `edit`, if any, has changed its graph (the
+    /// file on disk is never changed). The graph is decoded only when
+    /// something must change: the embedded engine's batch, the edit, or
+    /// the logits to expose behind a final activation.
     fn load_edited(
         manifest: Manifest,
         settings: &RuntimeSettings,
-        edit: impl FnOnce(&mut Graph) -> Result<(), String>,
+        edit: Option<&mut GraphEdit<'_>>,
     ) -> Result<Self, AiError> {
         let start = Instant::now();
         LOADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -140,23 +155,32 @@ impl LoadedModel {
         let bytes = std::fs::read(&path)
             .map_err(|e| model_error(&path, format!("cannot read the model: {e}")))?;
         let is_ort = matches!(engine, Engine::Onnxruntime { .. });
-        let invalid = |e: String| model_error(&path, format!("not a valid ONNX model: {e}"));
-        let mut graph = Graph::decode(&bytes).map_err(invalid)?;
-        drop(bytes);
-        if !is_ort {
-            graph.fix_batch_to_one();
-        }
-        edit(&mut graph).map_err(|e| model_error(&path, e))?;
-        let log_odds = match manifest.task.output_activation {
-            OutputActivation::Softmax => LogOdds::Scores(FinalActivation::Softmax),
-            OutputActivation::Sigmoid => LogOdds::Scores(FinalActivation::Sigmoid),
-            OutputActivation::None => match graph.expose_logits(&manifest.outputs.scores) {
-                Some(activation) => LogOdds::Logits(activation),
-                None => LogOdds::Probabilities,
-            },
+        let activation = manifest.task.output_activation;
+        let (bytes, log_odds) = match activation {
+            OutputActivation::Softmax | OutputActivation::Sigmoid if is_ort && edit.is_none() => {
+                (bytes, LogOdds::of_scores(activation))
+            }
+            _ => {
+                let invalid =
+                    |e: String| model_error(&path, format!("not a valid ONNX model: {e}"));
+                let mut graph = Graph::decode(&bytes).map_err(invalid)?;
+                drop(bytes);
+                if !is_ort {
+                    graph.fix_batch_to_one();
+                }
+                if let Some(edit) = edit {
+                    edit(&mut graph).map_err(|e| model_error(&path, e))?;
+                }
+                let log_odds = match activation {
+                    OutputActivation::None => match graph.expose_logits(&manifest.outputs.scores) {
+                        Some(a) => LogOdds::Logits(a),
+                        None => LogOdds::Probabilities,
+                    },
+                    _ => LogOdds::of_scores(activation),
+                };
+                (graph.encode(), log_odds)
+            }
         };
-        let bytes = graph.encode();
-        drop(graph);
         let mut fallback_reason = None;
         let mut session = None;
         if is_ort && settings.ep != EpChoice::Cpu {
