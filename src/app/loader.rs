@@ -2,14 +2,16 @@
 //! read on worker threads; the UI drains a channel once per frame. The first
 //! image arrives as soon as it is decoded, before the rest of a series.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
 use crate::ImagingError;
 use crate::annotations::AnnotationSet;
+use crate::annotations::foreign::{self, ForeignError, ForeignErrorKind, ForeignObject};
 use crate::annotations::sidecar::SidecarStore;
+use crate::error::ImagingErrorKind;
 use crate::imaging::{self, Image, LoadOptions, LoadOutcome};
 
 use super::state::LoadedImage;
@@ -29,6 +31,12 @@ pub enum LoadEvent {
     /// A DICOM object without pixels found in a folder (a report, a
     /// presentation state): not an image, not an error.
     Skipped(PathBuf),
+    /// An AI result or annotation from another system (a Parametric Map,
+    /// a Segmentation, a Structured Report, a presentation state), read
+    /// for display over the images it references.
+    Foreign(Box<ForeignObject>),
+    /// An object of one of those classes that could not be read.
+    ForeignFailed(ForeignError),
     /// Every file has been tried (or loading was cancelled).
     Finished {
         /// True when cancelled before the end.
@@ -85,9 +93,11 @@ impl LoadJob {
         for event in &events {
             match event {
                 LoadEvent::Found { total } => self.total = *total,
-                LoadEvent::Loaded(_) | LoadEvent::Failed(_) | LoadEvent::Skipped(_) => {
-                    self.done += 1
-                }
+                LoadEvent::Loaded(_)
+                | LoadEvent::Failed(_)
+                | LoadEvent::Skipped(_)
+                | LoadEvent::Foreign(_)
+                | LoadEvent::ForeignFailed(_) => self.done += 1,
                 LoadEvent::Finished { .. } => self.finished = true,
             }
         }
@@ -115,18 +125,52 @@ fn run(
     }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let options = LoadOptions::default();
-    imaging::load_files(&files, &options, threads, Some(&cancel), |_, outcome| {
-        send(match outcome {
-            LoadOutcome::Loaded(image) => {
-                LoadEvent::Loaded(Box::new(prepare(*image, sidecars.as_ref())))
-            }
-            LoadOutcome::Skipped(path) => LoadEvent::Skipped(path),
-            LoadOutcome::Failed(e) => LoadEvent::Failed(e),
-        })
+    imaging::load_files(&files, &options, threads, Some(&cancel), |i, outcome| {
+        send(classify(&files[i].0, outcome, sidecars.as_ref()))
     });
     send(LoadEvent::Finished {
         cancelled: cancel.load(Ordering::Relaxed),
     });
+}
+
+/// What one file's load outcome becomes. Objects of the classes other
+/// systems' results come in are read as such, whatever the image loader
+/// made of them: a Parametric Map's float pixels fail there, an SR has no
+/// pixels, a SEG's 1-bit frames may decode as an image but mean segments.
+fn classify(file: &Path, outcome: LoadOutcome, sidecars: Option<&SidecarStore>) -> LoadEvent {
+    let might_be_foreign = match &outcome {
+        LoadOutcome::Loaded(image) => image
+            .metadata
+            .sop_class_uid
+            .as_deref()
+            .is_some_and(foreign::is_foreign_sop_class),
+        LoadOutcome::Skipped(_) => true,
+        // Not DICOM, unreadable or too large: reading it again cannot help.
+        LoadOutcome::Failed(e) => !matches!(
+            e.kind,
+            ImagingErrorKind::NotAnImage
+                | ImagingErrorKind::Io(_)
+                | ImagingErrorKind::TooLarge(_)
+                | ImagingErrorKind::Archive(_)
+        ),
+    };
+    if might_be_foreign {
+        match foreign::read_foreign(file) {
+            Ok(Some(object)) => return LoadEvent::Foreign(Box::new(object)),
+            // Unreadable as DICOM at all: the image loader's reason stands.
+            Err(ForeignError {
+                kind: ForeignErrorKind::Read(_),
+                ..
+            }) => {}
+            Err(e) => return LoadEvent::ForeignFailed(e),
+            Ok(None) => {}
+        }
+    }
+    match outcome {
+        LoadOutcome::Loaded(image) => LoadEvent::Loaded(Box::new(prepare(*image, sidecars))),
+        LoadOutcome::Skipped(path) => LoadEvent::Skipped(path),
+        LoadOutcome::Failed(e) => LoadEvent::Failed(e),
+    }
 }
 
 /// Adds the image's saved annotations (read from `sidecars`), off the UI

@@ -16,6 +16,8 @@ pub mod ai_panel;
 pub mod annotate;
 pub mod browser;
 pub mod export;
+pub mod foreign;
+pub mod foreign_panel;
 pub mod heatmap;
 pub mod jobs;
 pub mod loader;

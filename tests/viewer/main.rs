@@ -2,7 +2,8 @@
 //! keys, the AI panel and the heatmap overlay, rendered headless (wgpu on
 //! Mesa's software rasteriser; no GPU needed). `display`: opening files and
 //! the pixels shown; `ai`: the AI panel, heatmaps and the UI thread staying
-//! live while the AI works; `annotate`: the measurement tools; `pacs`: the PACS window.
+//! live while the AI works; `annotate`: the measurement tools; `pacs`: the
+//! PACS window; `foreign`: results from other systems over their images.
 
 #[path = "../common/mod.rs"]
 mod common;
@@ -12,6 +13,7 @@ mod generate;
 mod ai;
 mod annotate;
 mod display;
+mod foreign;
 mod pacs;
 
 use std::path::{Path, PathBuf};

@@ -515,8 +515,6 @@ fn resolve(
     }
 }
 
-/// The references of a top-level Referenced Series Sequence as
-/// [`Referrer::Object`] references.
 /// Every reference of an enhanced object: each frame's sources, then the
 /// object's Referenced Series Sequence.
 fn enhanced_references<'a>(
@@ -536,6 +534,8 @@ fn enhanced_references<'a>(
     refs
 }
 
+/// The references of a top-level Referenced Series Sequence as
+/// [`Referrer::Object`] references.
 fn object_references(series: &[(Option<String>, Vec<SourceRef>)]) -> Vec<Reference> {
     series
         .iter()

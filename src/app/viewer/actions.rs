@@ -205,3 +205,68 @@ impl Viewer {
         }
     }
 }
+
+impl Viewer {
+    /// Applies what the reader asked for in the "Results from other
+    /// systems" panel to the active viewport.
+    pub(super) fn apply_foreign(&mut self, out: crate::app::foreign_panel::ForeignPanelOutput) {
+        let v = self.active;
+        if let Some((image, frame)) = out.go_to {
+            self.go_to(v, image, frame);
+        }
+        if let Some(window) = out.window {
+            self.viewports[v].view.window = WindowChoice::Explicit(window);
+        }
+        if let Some((top_left, bottom_right)) = out.area {
+            self.fit_area(v, top_left, bottom_right);
+        }
+    }
+
+    /// Shows `image`'s `frame` in viewport `v`, in the series holding it.
+    fn go_to(&mut self, v: usize, image: usize, frame: usize) {
+        for series in &self.library.series {
+            if let Some(position) = series
+                .stack
+                .iter()
+                .position(|e| e.image == image && e.frame == frame)
+            {
+                let vp = &mut self.viewports[v];
+                vp.series = Some(series.key.clone());
+                vp.position = position;
+                vp.cine = false;
+                return;
+            }
+        }
+    }
+
+    /// Zooms and pans viewport `v` so that the image area from `top_left`
+    /// to `bottom_right` fills it (a presentation state's displayed area,
+    /// scaled to fit), keeping the reader's rotation and flips.
+    fn fit_area(
+        &mut self,
+        v: usize,
+        top_left: crate::annotations::Point,
+        bottom_right: crate::annotations::Point,
+    ) {
+        let (Some(rect), Some((i, _))) = (self.rects[v], self.shown(v)) else {
+            return;
+        };
+        let image = Arc::clone(&self.library.images[i].image);
+        let view = &mut self.viewports[v].view;
+        let w = (bottom_right.x - top_left.x).max(1.0) as f32;
+        let h = (bottom_right.y - top_left.y).max(1.0) as f32;
+        let (w, h) = if view.quarter_turns % 2 == 1 {
+            (h, w)
+        } else {
+            (w, h)
+        };
+        view.zoom = Some((rect.width() / w).min(rect.height() / h).clamp(0.02, 64.0));
+        view.pan = [0.0, 0.0];
+        let t = viewport::view_transform(view, &image, rect);
+        let center = t.to_screen(
+            ((top_left.x + bottom_right.x) / 2.0) as f32,
+            ((top_left.y + bottom_right.y) / 2.0) as f32,
+        );
+        view.pan = [rect.center().x - center[0], rect.center().y - center[1]];
+    }
+}

@@ -21,6 +21,7 @@ use super::ai_assist::AiAssist;
 use super::annotate::Annotator;
 use super::browser::Thumbnails;
 use super::export::ExportDialog;
+use super::foreign::ForeignResults;
 use super::heatmap::{HeatmapKey, Heatmaps};
 use super::jobs::{JobResult, JobState, Jobs};
 use super::loader::{LoadEvent, LoadJob};
@@ -29,7 +30,7 @@ use super::settings::Settings;
 use super::shortcuts;
 use super::state::{Library, StackEntry, ViewportState};
 use super::tags;
-use super::viewport::{Displayed, HeatmapLayer};
+use super::viewport::{Displayed, Layers};
 use super::window_cache::WindowCache;
 
 mod actions;
@@ -62,8 +63,11 @@ pub struct Viewer {
     pub annotator: Annotator,
     /// The export dialog and the export running, if any.
     pub export: ExportDialog,
+    /// Results from other systems: maps, segmentations, reports and
+    /// presentation states opened with the images.
+    pub foreign: ForeignResults,
     displayed: [Option<Displayed>; VIEWPORTS],
-    layers: [Option<HeatmapLayer>; VIEWPORTS],
+    layers: [Layers; VIEWPORTS],
     rects: [Option<egui::Rect>; VIEWPORTS],
     render_errors: [Option<String>; VIEWPORTS],
     thumbnails: Thumbnails,
@@ -120,6 +124,7 @@ impl Viewer {
             heatmaps: Heatmaps::default(),
             annotator: Annotator::default().with_jobs(jobs.clone()),
             export: ExportDialog::default(),
+            foreign: ForeignResults::default(),
             displayed: Default::default(),
             layers: Default::default(),
             rects: Default::default(),
@@ -257,6 +262,8 @@ impl Viewer {
                         }
                     }
                     LoadEvent::Failed(e) => self.library.fail(e),
+                    LoadEvent::Foreign(object) => self.foreign.add(*object),
+                    LoadEvent::ForeignFailed(e) => self.foreign.fail(e),
                     LoadEvent::Found { .. }
                     | LoadEvent::Skipped(_)
                     | LoadEvent::Finished { .. } => {}
@@ -265,6 +272,7 @@ impl Viewer {
         }
         self.loads.retain(|j| !j.finished);
         self.library.regroup();
+        self.foreign.refresh(&self.library.images);
         // The first series to arrive goes on screen at once.
         if self.viewports[0].series.is_none()
             && let Some(first) = self.library.series.first()

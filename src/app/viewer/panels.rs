@@ -5,8 +5,8 @@ use std::sync::Arc;
 use poll_promise::Promise;
 
 use super::Viewer;
-use crate::app::viewport::{self, DisplayKey, ViewportInput};
-use crate::app::{ai_panel, browser, tags};
+use crate::app::viewport::{self, DisplayKey, ForeignInput, ViewportInput};
+use crate::app::{ai_panel, browser, foreign_panel, tags};
 
 impl Viewer {
     /// The series browser, the AI panel and the tag browser.
@@ -103,9 +103,26 @@ impl Viewer {
                 self.show_card = true;
             }
             ui.separator();
-            if let (Some(image), Some((index, frame))) = (&image, self.shown(self.active)) {
-                crate::app::annotate::list_ui(ui, &mut self.annotator, image, index, frame);
-            }
+            // Annotations and other systems' results can be long lists.
+            let out = egui::ScrollArea::vertical()
+                .id_salt("annotations and results")
+                .show(ui, |ui| {
+                    let shown = self.shown(self.active);
+                    if let (Some(image), Some((index, frame))) = (&image, shown) {
+                        crate::app::annotate::list_ui(ui, &mut self.annotator, image, index, frame);
+                    }
+                    let shown = match (&image, shown) {
+                        (Some(image), Some((index, frame))) => Some(foreign_panel::Shown {
+                            image: index,
+                            frame,
+                            size: (image.pixels.columns as usize, image.pixels.rows as usize),
+                        }),
+                        _ => None,
+                    };
+                    foreign_panel::show(ui, &mut self.foreign, shown)
+                })
+                .inner;
+            self.apply_foreign(out);
         });
     }
 
@@ -202,6 +219,14 @@ impl Viewer {
                     .get(&image, frame, &self.viewports[v].view.window)
             })
             .flatten();
+        let foreign = (!self.foreign.objects().is_empty()).then(|| ForeignInput {
+            results: &self.foreign,
+            on: self.foreign.on(
+                image_index,
+                frame,
+                (image.pixels.columns as usize, image.pixels.rows as usize),
+            ),
+        });
         let input = ViewportInput {
             index: v,
             image: &image,
@@ -212,6 +237,7 @@ impl Viewer {
             ),
             displayed,
             heatmap,
+            foreign,
             corner_text: self.settings.corner_text,
             active: v == self.active,
             window,

@@ -16,13 +16,16 @@ use crate::imaging::{Image, WindowChoice};
 use super::annotate::{Annotator, Tool};
 use super::state::{ViewState, ViewTransform, ViewportState};
 
+mod foreign_layer;
 mod overlays;
 mod texture;
+
+pub use self::foreign_layer::{ForeignInput, ForeignTextures};
 
 pub use self::overlays::value_text;
 pub use self::texture::{
     DisplayKey, Displayed, HeatmapLayer, TEXTURE_OPTIONS, color_image, preview_step,
-    render_gray_for_display, update_texture,
+    render_gray_for_display, rgba_texture, update_texture,
 };
 pub use super::window_cache::current_window;
 
@@ -91,7 +94,11 @@ pub fn visible_region(
     (!whole).then_some(region)
 }
 
-fn textured_mesh(texture: egui::TextureId, t: &ViewTransform, tint: Color32) -> egui::Mesh {
+pub(crate) fn textured_mesh(
+    texture: egui::TextureId,
+    t: &ViewTransform,
+    tint: Color32,
+) -> egui::Mesh {
     let mut mesh = egui::Mesh::with_texture(texture);
     let [w, h] = t.image_size;
     let corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)];
@@ -108,6 +115,15 @@ fn textured_mesh(texture: egui::TextureId, t: &ViewTransform, tint: Color32) -> 
     mesh
 }
 
+/// A viewport's layer textures, kept between frames.
+#[derive(Default)]
+pub struct Layers {
+    /// The AI heatmap.
+    pub heatmap: Option<HeatmapLayer>,
+    /// Other systems' maps and segments.
+    pub foreign: ForeignTextures,
+}
+
 /// Everything needed to draw one viewport.
 pub struct ViewportInput<'a> {
     /// Index, for ids and labels.
@@ -122,6 +138,8 @@ pub struct ViewportInput<'a> {
     pub displayed: &'a Displayed,
     /// Heatmap to draw, if shown.
     pub heatmap: Option<(&'a Heatmap, OverlayStyle)>,
+    /// What other systems put on this image and frame.
+    pub foreign: Option<ForeignInput<'a>>,
     /// Draw the four-corner text.
     pub corner_text: bool,
     /// Highlight as the active viewport.
@@ -139,7 +157,7 @@ pub fn show(
     rect: Rect,
     state: &mut ViewportState,
     input: ViewportInput<'_>,
-    layer: &mut Option<HeatmapLayer>,
+    layers: &mut Layers,
     annotator: &mut Annotator,
 ) -> ViewportOutput {
     let mut out = ViewportOutput::default();
@@ -217,8 +235,8 @@ pub fn show(
     if let Some((heatmap, style)) = input.heatmap {
         let name = format!("heatmap {}", input.index);
         let shown = (input.displayed.key.image, input.frame);
-        HeatmapLayer::update(ui.ctx(), &name, layer, shown, heatmap, &style);
-        if let Some(l) = layer.as_ref()
+        HeatmapLayer::update(ui.ctx(), &name, &mut layers.heatmap, shown, heatmap, &style);
+        if let Some(l) = layers.heatmap.as_ref()
             && (heatmap.width, heatmap.height) == (image.pixels.columns, image.pixels.rows)
         {
             painter.add(textured_mesh(l.texture().id(), &t, Color32::WHITE));
@@ -235,13 +253,31 @@ pub fn show(
         }
     }
 
+    if let Some(foreign) = &input.foreign {
+        foreign_layer::paint(
+            &painter,
+            rect,
+            &t,
+            (image_index, input.frame),
+            foreign,
+            &mut layers.foreign,
+            &format!("foreign {}", input.index),
+        );
+    }
+
     annotator.paint(&painter, &t, input.image, image_index, input.frame);
 
     if let Some(pos) = response.hover_pos()
         && let Some((c, r)) = t.pixel_at(pos.x, pos.y)
     {
         let value = value_text(image, input.frame, c, r).unwrap_or_default();
-        out.hover = Some(format!("x {c}, y {r}: {value}"));
+        let mut hover = format!("x {c}, y {r}: {value}");
+        if let Some(foreign) = &input.foreign {
+            for line in foreign.results.readout(&foreign.on, c as usize, r as usize) {
+                hover.push_str(&format!(" · {line}"));
+            }
+        }
+        out.hover = Some(hover);
     }
     overlays::draw_overlays(&painter, rect, state, &input, &t);
     // The corner text is painted, so it is also given to assistive

@@ -234,16 +234,7 @@ impl HeatmapLayer {
         }
         let rgba = heatmap_rgba(heatmap, style);
         let (w, h) = (rgba.width() as usize, rgba.height() as usize);
-        let max_side = ctx.input(|i| i.max_texture_side).max(1);
-        let step = texture_step(w, h, max_side);
-        let color = if step > 1 {
-            let (xs, ys) = (step_positions(w, step), step_positions(h, step));
-            let sampled = sample_nearest(rgba.as_raw(), w, 4, &xs, &ys);
-            egui::ColorImage::from_rgba_unmultiplied([xs.len(), ys.len()], &sampled)
-        } else {
-            egui::ColorImage::from_rgba_unmultiplied([w, h], rgba.as_raw())
-        };
-        let texture = ctx.load_texture(name, color, TEXTURE_OPTIONS);
+        let texture = rgba_texture(ctx, name, rgba.as_raw(), w, h);
         *layer = Some(HeatmapLayer { key, texture });
     }
 
@@ -251,4 +242,26 @@ impl HeatmapLayer {
     pub fn texture(&self) -> &TextureHandle {
         &self.texture
     }
+}
+
+/// A layer texture from straight-alpha RGBA `w` × `h` pixels; a layer
+/// larger than the GPU allows is sampled like the image under it (the
+/// same pixels, [`sample_nearest`]), so the two stay aligned.
+pub fn rgba_texture(
+    ctx: &egui::Context,
+    name: &str,
+    rgba: &[u8],
+    w: usize,
+    h: usize,
+) -> TextureHandle {
+    let max_side = ctx.input(|i| i.max_texture_side).max(1);
+    let step = texture_step(w, h, max_side);
+    let color = if step > 1 {
+        let (xs, ys) = (step_positions(w, step), step_positions(h, step));
+        let sampled = sample_nearest(rgba, w, 4, &xs, &ys);
+        egui::ColorImage::from_rgba_unmultiplied([xs.len(), ys.len()], &sampled)
+    } else {
+        egui::ColorImage::from_rgba_unmultiplied([w, h], rgba)
+    };
+    ctx.load_texture(name, color, TEXTURE_OPTIONS)
 }
