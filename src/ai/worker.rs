@@ -225,10 +225,37 @@ impl Drop for ClassifierWorker {
         // The model may be inside a long inference step (an occlusion
         // batch): the caller (often the UI thread) does not wait for it.
         // Without a thread to hand the join to, the worker is detached.
-        let _ = std::thread::Builder::new()
+        let joiner = std::thread::Builder::new()
             .name("model shutdown".into())
             .spawn(move || {
                 let _ = thread.join();
             });
+        if let (Ok(joiner), Ok(mut list)) = (joiner, SHUTTING_DOWN.lock()) {
+            list.retain(|j| !j.is_finished());
+            list.push(joiner);
+        }
+    }
+}
+
+/// The threads joining dropped workers that were still in a step.
+static SHUTTING_DOWN: Mutex<Vec<JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Waits at most `limit` for dropped workers to finish the step they were
+/// in; true when all have. A process calls it before it exits: returning
+/// from `main` tears ONNX Runtime's globals down, and a session still
+/// running then fails with errors on stderr (or worse).
+pub fn wait_for_dropped_workers(limit: std::time::Duration) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        let done = SHUTTING_DOWN
+            .lock()
+            .map_or(true, |list| list.iter().all(|j| j.is_finished()));
+        if done {
+            return true;
+        }
+        if std::time::Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }

@@ -61,9 +61,13 @@ pub fn show(
                     .small()
                     .color(MUTED),
             );
+            // What cannot be drawn on the shown image, and why, once for all.
+            let not_drawn = shown
+                .map(|s| results.on(s.image, s.frame, s.size).not_drawn)
+                .unwrap_or_default();
             for i in 0..count {
                 ui.separator();
-                object_ui(ui, results, i, shown, &mut out);
+                object_ui(ui, results, i, shown, &not_drawn, &mut out);
             }
             for e in &results.errors {
                 ui.separator();
@@ -89,6 +93,7 @@ fn object_ui(
     results: &mut ForeignResults,
     i: usize,
     shown: Option<Shown>,
+    not_drawn: &[(usize, String)],
     out: &mut ForeignPanelOutput,
 ) {
     let mut visible = results.is_shown(i);
@@ -126,11 +131,8 @@ fn object_ui(
     if let Some(m) = results.matched(i) {
         references_ui(ui, m, shown, out);
     }
-    if let (Some(shown), true) = (shown, visible) {
-        let on = results.on(shown.image, shown.frame, shown.size);
-        for (_, why) in on.not_drawn.iter().filter(|(o, _)| *o == i) {
-            ui.colored_label(WARN, format!("On this image, but {why}"));
-        }
+    for (_, why) in not_drawn.iter().filter(|(o, _)| *o == i) {
+        ui.colored_label(WARN, format!("On this image, but {why}"));
     }
     match &results.objects()[i] {
         ForeignObject::ParametricMap(map) => map_ui(ui, map),

@@ -383,6 +383,9 @@ pub fn run(options: ViewerOptions) -> i32 {
             }))
         }),
     );
+    // The viewer is gone; a model still in a step finishes it before the
+    // process (and ONNX Runtime with it) ends, within a bound.
+    crate::ai::worker::wait_for_dropped_workers(std::time::Duration::from_secs(5));
     match result {
         Ok(()) => exit_code.load(Ordering::Relaxed),
         Err(e) => {
