@@ -5,9 +5,11 @@
 # the X libraries winit loads at run time. The PACS tests start Orthanc
 # (with its DICOMweb plugin) and dcmtk's servers inside a private network
 # namespace (iproute2 brings its loopback up) and make test certificates
-# with openssl (socat puts TLS in front of Orthanc). Installed only when missing, with sudo when not root;
-# without apt the tests that need them fail and name the package.
-HILUM_TEST_PACKAGES="poppler-utils dcmtk dicom3tools orthanc orthanc-dicomweb iproute2 openssl socat xvfb xauth libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6"
+# with openssl (socat puts TLS in front of Orthanc). The triage test starts a
+# one-node Slurm (slurmctld, slurmd) with munge in the same namespace.
+# Installed only when missing, with sudo when not root; without apt the
+# tests that need them fail and name the package.
+HILUM_TEST_PACKAGES="poppler-utils dcmtk dicom3tools orthanc orthanc-dicomweb iproute2 openssl socat slurm-wlm munge xvfb xauth libegl1 libegl-mesa0 libgl1-mesa-dri libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6"
 
 hilum_missing=""
 for package in $HILUM_TEST_PACKAGES; do

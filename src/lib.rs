@@ -20,5 +20,6 @@ pub mod imaging;
 pub mod net;
 pub mod output;
 pub mod reports;
+pub mod triage;
 
 pub use error::{ImagingError, ImagingErrorKind, ImagingResult};

@@ -7,6 +7,7 @@ pub mod evaluate;
 pub mod graph;
 pub mod manifest;
 pub mod model;
+pub mod pipeline;
 pub mod preprocess;
 pub mod runtime;
 pub mod saliency;

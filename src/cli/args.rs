@@ -102,6 +102,21 @@ pub(crate) fn load_model(spec: Option<&Path>, settings: &RuntimeSettings) -> Opt
     model.map_err(|e| report(&e)).ok()
 }
 
+/// Loads the model of `manifest`, reporting a failure, and a CUDA request
+/// that fell back to the CPU.
+pub(crate) fn load_reporting_fallback(
+    manifest: Manifest,
+    settings: &RuntimeSettings,
+) -> Option<LoadedModel> {
+    let model = LoadedModel::load(manifest, settings)
+        .map_err(|e| report(&e))
+        .ok()?;
+    if let Some(reason) = &model.execution_provider.fallback_reason {
+        report(reason);
+    }
+    Some(model)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::args::RuntimeArgs;
+use super::args::{RuntimeArgs, load_reporting_fallback};
 use super::report;
 use crate::ai::evaluate::{self, EvaluateOptions, Evaluation, ImageOutcome, Metric, plots};
 use crate::ai::{self, LoadedModel, Manifest};
@@ -87,16 +87,9 @@ pub fn run_evaluate(args: &EvaluateArgs) -> i32 {
             }
         }
     }
-    let mut model = match LoadedModel::load(manifest, &args.runtime.settings()) {
-        Ok(m) => m,
-        Err(e) => {
-            report(&e);
-            return 1;
-        }
+    let Some(mut model) = load_reporting_fallback(manifest, &args.runtime.settings()) else {
+        return 1;
     };
-    if let Some(reason) = &model.execution_provider.fallback_reason {
-        report(reason);
-    }
     let options = EvaluateOptions {
         target_sensitivity: args.target_sensitivity,
         ..EvaluateOptions::default()

@@ -1,5 +1,5 @@
 //! The command line: one module per subcommand (`info`, `render`,
-//! `classify`, `evaluate`, `saliency`, `models`, `bench`,
+//! `classify`, `evaluate`, `saliency`, `triage`, `models`, `bench`,
 //! `report`/`anonymize`, `pacs`), the
 //! arguments they share ([`args`]) and their JSON contracts ([`json`]);
 //! `hilum [PATH...]` opens the viewer when the build has one.
@@ -18,6 +18,7 @@ pub mod pacs;
 pub mod render;
 pub mod report;
 pub mod saliency;
+pub mod triage;
 
 use std::path::PathBuf;
 
@@ -102,6 +103,10 @@ pub enum Command {
     /// Show where a model looked: a saliency heatmap (Grad-CAM or
     /// occlusion) with its faithfulness (research and demonstration only).
     Saliency(SaliencyArgs),
+    /// Run a model over an archive: one JSON line per image, sharded by
+    /// study (--shard K/N), resumable (--resume); `triage merge` joins the
+    /// shards' results (research and demonstration only).
+    Triage(Box<triage::TriageArgs>),
     /// List the installed models and the inference runtime that is found.
     Models(RuntimeArgs),
     /// Measure: classification latency on one engine (for the README's
@@ -208,6 +213,7 @@ pub fn run(cli: Cli) -> i32 {
         Some(Command::Classify(args)) => run_classify(&args),
         Some(Command::Evaluate(args)) => run_evaluate(&args),
         Some(Command::Saliency(args)) => run_saliency(&args),
+        Some(Command::Triage(args)) => triage::run_triage(&args),
         Some(Command::Models(args)) => run_models(&args),
         Some(Command::Bench(args)) => run_bench(&args),
         Some(Command::Report(args)) => report::run_report(&args),

@@ -6,9 +6,10 @@
 //! ROC and calibration plots.
 //!
 //! Images are read, decoded and preprocessed on a pool of threads while
-//! one session runs the model on them as they come (the same steps as
-//! [`LoadedModel::classify`]: [`prepare`], the scores output,
-//! [`classify::probabilities`], [`classify::scope_check`]). Images outside
+//! one session runs the model on them as they come
+//! ([`super::pipeline`]; the same steps as [`LoadedModel::classify`]:
+//! [`prepare`], the scores output, [`classify::probabilities`],
+//! [`classify::scope_check`]). Images outside
 //! the model's scope are counted and left out of the metrics; images that
 //! fail are counted, and the run goes on.
 
@@ -18,13 +19,13 @@ pub mod metrics;
 pub mod plots;
 pub mod report;
 
-use std::sync::mpsc;
 use std::time::Instant;
 
 use super::classify::{self, ScopeCheck};
 use super::manifest::Manifest;
 use super::model::LoadedModel;
-use super::preprocess::{Prepared, prepare};
+use super::pipeline::{PreparedItem, StreamOutcome, classify_stream};
+use super::preprocess::prepare;
 use crate::error::ImagingErrorKind;
 use crate::imaging::{self, FrameSelection, LoadOptions};
 
@@ -87,10 +88,12 @@ pub fn operating_threshold(manifest: &Manifest, label: &str) -> OperatingThresho
     }
 }
 
-type Ready = Result<Option<(Prepared, ScopeCheck)>, String>;
-
 /// Reads, decodes and preprocesses one image on a loader thread.
-fn load_and_prepare(item: &Item, manifest: &Manifest, options: &LoadOptions) -> Ready {
+fn load_and_prepare(
+    item: &Item,
+    manifest: &Manifest,
+    options: &LoadOptions,
+) -> PreparedItem<ScopeCheck> {
     if let Some(error) = &item.error {
         return Err(error.clone());
     }
@@ -103,82 +106,46 @@ fn load_and_prepare(item: &Item, manifest: &Manifest, options: &LoadOptions) -> 
     Ok(Some((prepared, classify::scope_check(manifest, &image))))
 }
 
-/// Runs the model on a prepared input: one probability per label.
-fn infer(model: &mut LoadedModel, prepared: &Prepared) -> Result<Vec<f32>, String> {
-    let name = model.manifest.outputs.scores.clone();
-    let mut outputs = model
-        .run_outputs(&prepared.shape, &prepared.data, &[&name])
-        .map_err(|e| e.to_string())?;
-    let (_, scores) = outputs.remove(0);
-    let labels = model.manifest.task.labels.len();
-    if scores.len() != labels {
-        return Err(format!(
-            "output {name:?} has {} values for {labels} labels",
-            scores.len()
-        ));
-    }
-    let probabilities = classify::probabilities(&model.manifest, &scores);
-    if probabilities.iter().any(|p| !p.is_finite()) {
-        return Err("the model gave a probability that is not a number".into());
-    }
-    Ok(probabilities)
-}
-
 /// Classifies every item: a pool of `threads` loader threads reads and
-/// preprocesses images (a bounded queue keeps memory flat) while this
-/// thread runs the model on each as it arrives. `on_done` is called on
-/// this thread for each item as it finishes, with its index; the outcomes
-/// come back in the items' order.
+/// preprocesses images while this thread runs the model on each as it
+/// arrives ([`classify_stream`]). `on_done` is called on this thread for
+/// each item as it finishes, with its index; the outcomes come back in the
+/// items' order.
 pub fn classify_items(
     model: &mut LoadedModel,
     items: &[Item],
     threads: usize,
     on_done: &mut dyn FnMut(usize, &ImageOutcome),
 ) -> Vec<ImageOutcome> {
-    let threads = if threads == 0 {
-        std::thread::available_parallelism().map_or(1, |n| n.get())
-    } else {
-        threads
-    };
     let manifest = model.manifest.clone();
     let options = LoadOptions {
         frames: FrameSelection::Only(0),
         ..LoadOptions::default()
     };
     let mut outcomes = vec![ImageOutcome::Skipped; items.len()];
-    let (sender, receiver) = mpsc::sync_channel::<(usize, Result<Ready, String>)>(threads * 2);
-    std::thread::scope(|scope| {
-        scope.spawn(|| {
-            let sender = sender;
-            imaging::run_pool(
-                items,
-                threads,
-                None,
-                |item| load_and_prepare(item, &manifest, &options),
-                |i, ready| {
-                    // The receiver lives until every item is delivered.
-                    let _ = sender.send((i, ready));
+    classify_stream(
+        model,
+        items,
+        threads,
+        |item| load_and_prepare(item, &manifest, &options),
+        |item| item.path.display().to_string(),
+        &mut |i, outcome: StreamOutcome<ScopeCheck>| {
+            let outcome = match outcome {
+                StreamOutcome::Classified {
+                    probabilities,
+                    about,
+                    ..
+                } => ImageOutcome::Classified {
+                    probabilities,
+                    in_scope: about.in_scope,
                 },
-            );
-        });
-        for (i, ready) in receiver {
-            let path = items[i].path.display();
-            let outcome = match ready {
-                Err(panic) => ImageOutcome::Failed(format!("{path}: loading panicked: {panic}")),
-                Ok(Err(e)) => ImageOutcome::Failed(e),
-                Ok(Ok(None)) => ImageOutcome::Skipped,
-                Ok(Ok(Some((prepared, scope)))) => match infer(model, &prepared) {
-                    Ok(probabilities) => ImageOutcome::Classified {
-                        probabilities,
-                        in_scope: scope.in_scope,
-                    },
-                    Err(e) => ImageOutcome::Failed(format!("{path}: {e}")),
-                },
+                StreamOutcome::Failed { message, .. } => ImageOutcome::Failed(message),
+                StreamOutcome::Skipped => ImageOutcome::Skipped,
             };
             on_done(i, &outcome);
             outcomes[i] = outcome;
-        }
-    });
+        },
+    );
     outcomes
 }
 
