@@ -30,6 +30,7 @@ pub mod tickets;
 pub mod viewer;
 pub mod viewport;
 pub mod window_cache;
+pub mod worklist;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -317,6 +318,11 @@ pub fn run(options: ViewerOptions) -> i32 {
     let context: Arc<OnceLock<egui::Context>> = Arc::default();
     let waker = Arc::clone(&context);
     let sidecars = crate::annotations::sidecar::SidecarStore::default_location().ok();
+    // Triage results on the command line open as the worklist once the
+    // window exists; the rest starts loading now.
+    let (results, paths): (Vec<PathBuf>, Vec<PathBuf>) = paths
+        .into_iter()
+        .partition(|p| worklist::is_results_file(p));
     let early = (!paths.is_empty()).then(|| {
         LoadJob::start(paths.clone(), sidecars, move || {
             if let Some(ctx) = waker.get() {
@@ -353,6 +359,9 @@ pub fn run(options: ViewerOptions) -> i32 {
             let mut viewer = shipped_viewer(settings);
             if let Some(job) = early {
                 viewer.adopt_load(&paths, job);
+            }
+            if !results.is_empty() {
+                viewer.open(&cc.egui_ctx, results);
             }
             if let Some(launch) = pacs {
                 let ctx = cc.egui_ctx.clone();

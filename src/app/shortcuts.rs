@@ -84,6 +84,8 @@ pub enum Action {
     Export,
     /// Stop drawing, close the shortcut list, or stop loading.
     CancelLoading,
+    /// Open the worklist's next unread study.
+    NextUnread,
 }
 
 /// One row of the table.
@@ -126,6 +128,11 @@ pub const SHORTCUTS: &[Shortcut] = &[
         "Show or hide this list",
     ),
     row(Action::OpenFiles, command(Key::O), "Open file(s)"),
+    row(
+        Action::NextUnread,
+        plain(Key::Enter),
+        "Worklist: open the next unread study",
+    ),
     row(
         Action::OpenFolder,
         KeyboardShortcut::new(Modifiers::COMMAND.plus(Modifiers::SHIFT), Key::O),

@@ -196,6 +196,11 @@ impl Library {
         out
     }
 
+    /// The index of the image loaded from `path`, if it is loaded.
+    pub fn index_of(&self, path: &std::path::Path) -> Option<usize> {
+        self.by_path.get(path).copied()
+    }
+
     /// The series with `key`.
     pub fn series_by_key(&self, key: &str) -> Option<&SeriesEntry> {
         self.series.iter().find(|s| s.key == key)

@@ -12,6 +12,7 @@ pub mod plan;
 pub mod record;
 pub mod results;
 pub mod shard;
+pub mod worklist;
 
 use std::path::Path;
 use std::time::Instant;

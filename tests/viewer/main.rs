@@ -15,6 +15,7 @@ mod annotate;
 mod display;
 mod foreign;
 mod pacs;
+mod worklist;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

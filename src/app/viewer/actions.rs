@@ -109,6 +109,7 @@ impl Viewer {
             Action::OpenFiles => self.open_dialog(false),
             Action::OpenFolder => self.open_dialog(true),
             Action::OpenPacs => self.pacs.open = !self.pacs.open,
+            Action::NextUnread => self.worklist.open_next = self.worklist.list.is_some(),
             Action::NextImage => vp.step(1, len),
             Action::PreviousImage => vp.step(-1, len),
             Action::PageForward => vp.step(10, len),

@@ -32,12 +32,14 @@ use super::state::{Library, StackEntry, ViewportState};
 use super::tags;
 use super::viewport::{Displayed, Layers};
 use super::window_cache::WindowCache;
+use super::worklist::{WorklistPanel, is_results_file};
 
 mod actions;
 mod menus;
 mod pacs_window;
 mod panels;
 mod windows;
+mod worklist_window;
 
 /// Number of viewports kept (the 2×2 layout's).
 pub const VIEWPORTS: usize = 4;
@@ -100,6 +102,10 @@ pub struct Viewer {
     pending_focus: Option<(String, usize)>,
     /// The saved nodes were read for the PACS window shown now.
     pacs_nodes_read: bool,
+    /// Triage results opened as a reading worklist.
+    pub worklist: WorklistPanel,
+    /// The files of the worklist study to show once loaded.
+    worklist_focus: Option<Vec<PathBuf>>,
 }
 
 /// An auto-window (1st–99th percentile) being computed for what viewport
@@ -149,6 +155,8 @@ impl Viewer {
             pacs: PacsPanel::default(),
             pending_focus: None,
             pacs_nodes_read: false,
+            worklist: WorklistPanel::default(),
+            worklist_focus: None,
         }
     }
 
@@ -169,8 +177,14 @@ impl Viewer {
         self
     }
 
-    /// Starts loading `paths` in the background.
+    /// Starts loading `paths` in the background; triage results (`.jsonl`)
+    /// open as the worklist instead.
     pub fn open(&mut self, ctx: &egui::Context, paths: Vec<PathBuf>) {
+        let (results, paths): (Vec<PathBuf>, Vec<PathBuf>) =
+            paths.into_iter().partition(|p| is_results_file(p));
+        if let Some(last) = results.into_iter().last() {
+            self.worklist.load(last, ctx);
+        }
         if paths.is_empty() {
             return;
         }
@@ -382,6 +396,7 @@ impl Viewer {
         let ctx = ui.ctx().clone();
         self.frames += 1;
         self.drain_loads();
+        self.follow_worklist(&ctx);
         self.collect_pacs(&ctx);
         self.handle_drops(&ctx);
         if !ctx.egui_wants_keyboard_input() {

@@ -34,6 +34,7 @@ impl Viewer {
                     self.open(&ctx, vec![path]);
                 }
             });
+        self.worklist_panel(ui, &ctx);
         self.ai_panel(ui);
         if self.settings.tag_browser {
             egui::Panel::bottom("tags")
