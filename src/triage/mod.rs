@@ -155,6 +155,9 @@ pub fn run(
     };
     let start = Instant::now();
     let mut failure: Option<ResultsError> = None;
+    // Set once the results file cannot be written: the files not read yet
+    // are then passed over instead of decoded for nothing.
+    let stopped = std::sync::atomic::AtomicBool::new(false);
     let mut emit = |record: TriageRecord, progress: &mut Progress| {
         if failure.is_some() {
             return;
@@ -165,7 +168,10 @@ pub fn run(
         progress.seconds = start.elapsed().as_secs_f64();
         match writer.write(&record) {
             Ok(()) => on_progress(progress, &record),
-            Err(e) => failure = Some(e),
+            Err(e) => {
+                failure = Some(e);
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
         }
     };
     for e in errors {
@@ -182,7 +188,12 @@ pub fn run(
         model,
         &todo,
         threads,
-        |file| load_and_prepare(file, &manifest, &options),
+        |file| {
+            if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                return Ok(None);
+            }
+            load_and_prepare(file, &manifest, &options)
+        },
         |file| file.name.clone(),
         &mut |i, outcome: StreamOutcome<About>| {
             let mut record = TriageRecord::new(todo[i].name.clone(), &stamp);
