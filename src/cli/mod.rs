@@ -19,6 +19,7 @@ pub mod render;
 pub mod report;
 pub mod saliency;
 pub mod triage;
+pub mod triage_pacs;
 
 use std::path::PathBuf;
 

@@ -24,8 +24,16 @@ pub struct TriageArgs {
     pub command: Option<TriageCommand>,
     /// Folders, files, DICOMDIRs, zips, or file lists (`.txt`, `.list`,
     /// `.lst`: one path per line, relative to the list).
-    #[arg(required = true, value_name = "SOURCE")]
+    #[arg(required_unless_present = "pacs", value_name = "SOURCE")]
     pub sources: Vec<PathBuf>,
+    /// Also triage the studies a query on this PACS node finds (a saved
+    /// node's name, a DICOMweb root, or dicom://AET@host:port): each task
+    /// retrieves only its shard's studies, into the study cache.
+    #[arg(long, value_name = "NODE")]
+    pub pacs: Option<String>,
+    /// The PACS query (with `--pacs`).
+    #[command(flatten)]
+    pub pacs_query: super::triage_pacs::PacsQueryArgs,
     /// The results file (JSON Lines), appended one image at a time; its
     /// plan is written beside it as RESULTS.plan.json.
     #[arg(long, required = true, value_name = "RESULTS.jsonl")]
@@ -129,7 +137,19 @@ pub fn run_triage(args: &TriageArgs) -> i32 {
             }
         };
     let threads = args.runtime.threads;
-    let plan = triage::plan::plan(&args.sources, shard, threads);
+    let pacs = match &args.pacs {
+        Some(node) => match super::triage_pacs::retrieve(node, &args.pacs_query, shard) {
+            Ok(source) => Some(source),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let mut sources = args.sources.clone();
+    sources.extend(pacs.iter().flat_map(|p| p.folders.iter().cloned()));
+    let mut plan = triage::plan::plan(&sources, shard, threads);
+    if let Some(pacs) = pacs {
+        plan.errors.extend(pacs.errors);
+    }
     eprintln!(
         "hilum: triage shard {shard}: {} of {} files ({} already in {})",
         plan.files.len() + plan.errors.len(),

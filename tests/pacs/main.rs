@@ -14,6 +14,7 @@ mod dimse_orthanc;
 mod faults;
 mod orthanc;
 mod serve;
+mod triage;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -104,7 +104,7 @@ pub fn retrieve_to_cache(peer: &PeerArgs, study: &str) -> Result<PathBuf, i32> {
 /// returns the exit code on failure (2 for a node or AE title that cannot
 /// be used, 1 when the client cannot be made). The password comes from
 /// `$HILUM_PACS_PASSWORD`, else a prompt when on a terminal.
-fn connect(args: &PeerArgs) -> Result<Session, i32> {
+pub(crate) fn connect(args: &PeerArgs) -> Result<Session, i32> {
     let login = Login {
         node: args.node.clone(),
         aet: args.aet.clone(),
