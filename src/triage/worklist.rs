@@ -17,6 +17,10 @@ pub struct WorklistRow {
     pub key: String,
     /// The files, as the results name them.
     pub paths: Vec<String>,
+    /// Where to open them on this machine (a zip member: its archive),
+    /// resolved when the list is opened ([`Worklist::open`]) so that the
+    /// viewer need not look at the disk.
+    pub files: Vec<PathBuf>,
     /// Per label, the highest probability among the study's images.
     pub probabilities: BTreeMap<String, f64>,
     /// Per finding label, the call of the image with the highest
@@ -132,6 +136,10 @@ impl Worklist {
     pub fn open(results: &Path) -> Result<Self, WorklistError> {
         let read = results::read(results)?;
         let mut list = Self::from_records(results, &read.records);
+        for row in &mut list.rows {
+            row.files = row.paths.iter().map(|p| locate(results, p)).collect();
+            row.files.dedup();
+        }
         let status = read_status_path(results);
         match std::fs::read_to_string(&status) {
             Ok(text) => {
@@ -153,31 +161,32 @@ impl Worklist {
         Ok(list)
     }
 
-    /// The worklist of `records` (from `results`), all unread.
+    /// The worklist of `records` (from `results`), all unread; files where
+    /// the results name them.
     pub fn from_records(results: &Path, records: &[TriageRecord]) -> Self {
         let mut list = Worklist {
             results: results.to_path_buf(),
             ..Worklist::default()
         };
         let mut index: BTreeMap<String, usize> = BTreeMap::new();
-        let mut best: Vec<BTreeMap<String, f64>> = Vec::new();
         for record in records.iter().filter(|r| r.skipped.is_none()) {
             let key = super::shard::shard_key(record.study_instance_uid.as_deref(), &record.path);
             let row = *index.entry(key.clone()).or_insert_with(|| {
                 list.rows.push(WorklistRow {
                     key,
                     paths: Vec::new(),
+                    files: Vec::new(),
                     probabilities: BTreeMap::new(),
                     calls: BTreeMap::new(),
                     status: RowStatus::Failed,
                     reason: None,
                     model: format!("{} {}", record.model_id, record.model_version),
                 });
-                best.push(BTreeMap::new());
                 list.rows.len() - 1
             });
             let entry = &mut list.rows[row];
             entry.paths.push(record.path.clone());
+            entry.files.push(PathBuf::from(&record.path));
             if let Some(error) = &record.error {
                 entry.reason.get_or_insert_with(|| error.clone());
                 continue;
@@ -201,9 +210,7 @@ impl Worklist {
                 if !list.labels.contains(label) {
                     list.labels.push(label.clone());
                 }
-                let seen = best[row].entry(label.clone()).or_insert(f64::NEG_INFINITY);
-                if p > *seen {
-                    *seen = p;
+                if entry.probabilities.get(label).is_none_or(|&best| p > best) {
                     entry.probabilities.insert(label.clone(), p);
                     if let Some(call) = record.call(label) {
                         entry.calls.insert(label.clone(), call.call);
@@ -289,21 +296,23 @@ impl Worklist {
     pub fn read_status_json(&self) -> String {
         serde_json::to_string_pretty(&self.read).unwrap_or_else(|_| "[]".into())
     }
+}
 
-    /// Where row `row`'s file `path` is on this machine: as written when it
-    /// exists, else relative to the results file's folder.
-    pub fn locate(&self, path: &str) -> PathBuf {
-        let as_written = PathBuf::from(
-            path.split_once(".zip!")
-                .map_or(path.to_string(), |(zip, _)| format!("{zip}.zip")),
-        );
-        if as_written.is_absolute() || as_written.exists() {
-            return as_written;
-        }
-        self.results
-            .parent()
-            .map_or(as_written.clone(), |dir| dir.join(&as_written))
+/// Where the file `written` in `results` is on this machine: as written
+/// when it exists, else relative to the results file's folder; a zip
+/// member (`ARCHIVE.zip!member`) is its archive.
+fn locate(results: &Path, written: &str) -> PathBuf {
+    let as_written = PathBuf::from(
+        written
+            .split_once(".zip!")
+            .map_or(written.to_string(), |(zip, _)| format!("{zip}.zip")),
+    );
+    if as_written.is_absolute() || as_written.exists() {
+        return as_written;
     }
+    results
+        .parent()
+        .map_or(as_written.clone(), |dir| dir.join(&as_written))
 }
 
 /// Saves the read status of `list` beside its results (atomically).

@@ -28,14 +28,15 @@ impl Viewer {
     /// Opens row `row` of the worklist: marks it read, loads its files
     /// that are not loaded yet, and shows it once one of them is there.
     pub fn open_worklist_row(&mut self, ctx: &egui::Context, row: usize) {
-        let Some(list) = &self.worklist.list else {
+        let Some(paths) = self
+            .worklist
+            .list
+            .as_ref()
+            .and_then(|list| list.rows.get(row))
+            .map(|entry| entry.files.clone())
+        else {
             return;
         };
-        let Some(entry) = list.rows.get(row) else {
-            return;
-        };
-        let mut paths: Vec<PathBuf> = entry.paths.iter().map(|p| list.locate(p)).collect();
-        paths.dedup();
         self.worklist.open_row(row);
         let missing: Vec<PathBuf> = paths
             .iter()
