@@ -89,6 +89,35 @@ def run_python(list_path, threads):
     return json.loads(out.stdout), wall
 
 
+def largest_difference(ours, theirs):
+    """The largest absolute difference between two lists of probabilities."""
+    return max(abs(a - b) for a, b in zip(ours, theirs))
+
+
+def comparison(images, threads, rounds, hilum_rates, hilum_walls, python_rates,
+               python_walls, worst):
+    """The medians of hilum's and Python's rounds, their ratio, and the
+    per-round figures (shared with triage_throughput.py)."""
+    hilum_rate = statistics.median(hilum_rates)
+    python_rate = statistics.median(python_rates)
+    return {
+        "images": images,
+        "threads": threads,
+        "rounds": rounds,
+        "onnxruntime": ort.__version__,
+        "hilum_images_per_second": round(hilum_rate, 2),
+        "python_images_per_second": round(python_rate, 2),
+        "ratio_hilum_over_python": round(hilum_rate / python_rate, 3),
+        "hilum_process_wall_s": round(statistics.median(hilum_walls), 3),
+        "python_process_wall_s": round(statistics.median(python_walls), 3),
+        "max_abs_probability_difference": worst,
+        "per_round": {
+            "hilum_images_per_second": [round(r, 2) for r in hilum_rates],
+            "python_images_per_second": [round(r, 2) for r in python_rates],
+        },
+    }
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -117,26 +146,9 @@ def main():
             python_walls.append(py_wall)
             for record, theirs in zip(result["images"], py["probabilities"]):
                 ours = list(record["probabilities"].values())
-                worst = max(worst, max(abs(a - b) for a, b in zip(ours, theirs)))
-    hilum_rate = statistics.median(hilum_rates)
-    python_rate = statistics.median(python_rates)
-    print(json.dumps({
-        "images": len(items),
-        "threads": threads,
-        "rounds": rounds,
-        "onnxruntime": ort.__version__,
-        "hilum_images_per_second": round(hilum_rate, 2),
-        "python_images_per_second": round(python_rate, 2),
-        "ratio_hilum_over_python": round(hilum_rate / python_rate, 3),
-        "hilum_process_wall_s": round(statistics.median(hilum_walls), 3),
-        "python_process_wall_s": round(statistics.median(python_walls), 3),
-        "max_abs_probability_difference": worst,
-        "per_round": {
-            "hilum_images_per_second": [round(r, 2) for r in hilum_rates],
-            "python_images_per_second": [round(r, 2) for r in python_rates],
-        },
-    }, indent=2))
-
+                worst = max(worst, largest_difference(ours, theirs))
+    print(json.dumps(comparison(len(items), threads, rounds, hilum_rates, hilum_walls,
+                                python_rates, python_walls, worst), indent=2))
 
 if __name__ == "__main__":
     main()

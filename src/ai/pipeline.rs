@@ -5,11 +5,15 @@
 //! when several are ready and the model's batch dimension allows, so the
 //! engine is not starved by decoding.
 
+use std::path::Path;
 use std::sync::mpsc;
 
 use super::classify;
+use super::manifest::Manifest;
 use super::model::LoadedModel;
-use super::preprocess::Prepared;
+use super::preprocess::{Prepared, prepare};
+use crate::error::ImagingErrorKind;
+use crate::imaging::{self, FrameSelection, Image, LoadOptions};
 
 /// What happened to one item.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,6 +43,28 @@ pub enum StreamOutcome<T> {
 /// What preparing one item gives: the model input and anything else worth
 /// keeping (scope, identifiers); `Ok(None)` skips it; `Err` names the file.
 pub type PreparedItem<T> = Result<Option<(Prepared, T)>, String>;
+
+/// Reads `path`'s first frame and prepares it for `manifest`'s model, with
+/// whatever `about` learns from the image. A DICOM object without pixels
+/// found in a folder (not `explicit`ly named) is skipped, not an error.
+pub fn load_and_prepare<T>(
+    path: &Path,
+    explicit: bool,
+    manifest: &Manifest,
+    about: impl FnOnce(&Image) -> T,
+) -> PreparedItem<T> {
+    let options = LoadOptions {
+        frames: FrameSelection::Only(0),
+        ..LoadOptions::default()
+    };
+    let image = match imaging::load_path(path, &options) {
+        Ok(image) => image,
+        Err(e) if !explicit && e.kind == ImagingErrorKind::NoPixelData => return Ok(None),
+        Err(e) => return Err(e.to_string()),
+    };
+    let prepared = prepare(&image, 0, manifest).map_err(|e| e.to_string())?;
+    Ok(Some((prepared, about(&image))))
+}
 
 /// Classifies `items`: `prepare_item` runs on `threads` pool threads (0:
 /// one per core), the model on this thread; `on_done` is called here for

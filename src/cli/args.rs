@@ -94,12 +94,21 @@ pub fn window_choice(window: Option<&str>, preset: Option<&str>) -> Result<Windo
     }
 }
 
+/// The manifest of the model `--model` names (or the default), reporting
+/// a failure.
+pub(crate) fn load_manifest(spec: Option<&Path>) -> Option<Manifest> {
+    ai::resolve_model(spec)
+        .and_then(|path| Ok(Manifest::load(&path)?))
+        .map_err(|e| report(&e))
+        .ok()
+}
+
 /// Loads the model `--model` names (or the default), reporting a failure.
 pub(crate) fn load_model(spec: Option<&Path>, settings: &RuntimeSettings) -> Option<LoadedModel> {
-    let model = ai::resolve_model(spec)
-        .and_then(|path| Ok(Manifest::load(&path)?))
-        .and_then(|manifest| LoadedModel::load(manifest, settings));
-    model.map_err(|e| report(&e)).ok()
+    let manifest = load_manifest(spec)?;
+    LoadedModel::load(manifest, settings)
+        .map_err(|e| report(&e))
+        .ok()
 }
 
 /// Loads the model of `manifest`, reporting a failure, and a CUDA request

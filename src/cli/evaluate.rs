@@ -10,10 +10,10 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::args::{RuntimeArgs, load_reporting_fallback};
+use super::args::{RuntimeArgs, load_manifest, load_reporting_fallback};
 use super::report;
+use crate::ai::LoadedModel;
 use crate::ai::evaluate::{self, EvaluateOptions, Evaluation, ImageOutcome, Metric, plots};
-use crate::ai::{self, LoadedModel, Manifest};
 
 /// Arguments of `hilum evaluate`.
 #[derive(Debug, Args)]
@@ -56,14 +56,8 @@ fn parse_sensitivity(text: &str) -> Result<f64, String> {
 /// Runs `hilum evaluate`; returns the process exit code (2: the set
 /// cannot be used; 1: the model, an image or a plot failed).
 pub fn run_evaluate(args: &EvaluateArgs) -> i32 {
-    let manifest = match ai::resolve_model(args.model.as_deref())
-        .and_then(|path| Ok(Manifest::load(&path)?))
-    {
-        Ok(m) => m,
-        Err(e) => {
-            report(&e);
-            return 1;
-        }
+    let Some(manifest) = load_manifest(args.model.as_deref()) else {
+        return 1;
     };
     let dataset = match evaluate::dataset::read(&args.labels, &manifest.task.labels) {
         Ok(d) => d,

@@ -8,9 +8,9 @@ use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
 
-use super::args::{RuntimeArgs, load_reporting_fallback};
+use super::args::{RuntimeArgs, load_manifest, load_reporting_fallback};
+use super::pacs::{LoginArgs, StudyKeysArgs};
 use super::report;
-use crate::ai::{self, Manifest};
 use crate::triage::merge::{self, MergeReport};
 use crate::triage::results::{Existing, ResultsWriter};
 use crate::triage::{self, Progress, Shard};
@@ -31,9 +31,12 @@ pub struct TriageArgs {
     /// retrieves only its shard's studies, into the study cache.
     #[arg(long, value_name = "NODE")]
     pub pacs: Option<String>,
-    /// The PACS query (with `--pacs`).
+    /// The study-level keys of the PACS query (with `--pacs`).
     #[command(flatten)]
-    pub pacs_query: super::triage_pacs::PacsQueryArgs,
+    pub pacs_keys: StudyKeysArgs,
+    /// How to log in to the PACS node (with `--pacs`).
+    #[command(flatten)]
+    pub pacs_login: LoginArgs,
     /// The results file (JSON Lines), appended one image at a time; its
     /// plan is written beside it as RESULTS.plan.json.
     #[arg(long, required = true, value_name = "RESULTS.jsonl")]
@@ -94,6 +97,10 @@ pub fn run_triage(args: &TriageArgs) -> i32 {
     if let Some(TriageCommand::Merge(merge)) = &args.command {
         return run_merge(merge);
     }
+    if args.pacs.is_none() && (args.pacs_keys.any() || args.pacs_login.any()) {
+        report(&"the PACS query and login options need --pacs NODE");
+        return 2;
+    }
     let Some(out) = &args.out else {
         report(&"--out RESULTS.jsonl is required");
         return 2;
@@ -108,14 +115,8 @@ pub fn run_triage(args: &TriageArgs) -> i32 {
             }
         },
     };
-    let manifest = match ai::resolve_model(args.model.as_deref())
-        .and_then(|path| Ok(Manifest::load(&path)?))
-    {
-        Ok(m) => m,
-        Err(e) => {
-            report(&e);
-            return 1;
-        }
+    let Some(manifest) = load_manifest(args.model.as_deref()) else {
+        return 1;
     };
     let existing = if args.resume {
         Existing::Resume
@@ -138,10 +139,12 @@ pub fn run_triage(args: &TriageArgs) -> i32 {
         };
     let threads = args.runtime.threads;
     let pacs = match &args.pacs {
-        Some(node) => match super::triage_pacs::retrieve(node, &args.pacs_query, shard) {
-            Ok(source) => Some(source),
-            Err(code) => return code,
-        },
+        Some(node) => {
+            match super::triage_pacs::retrieve(node, &args.pacs_keys, &args.pacs_login, shard) {
+                Ok(source) => Some(source),
+                Err(code) => return code,
+            }
+        }
         None => None,
     };
     let mut sources = args.sources.clone();

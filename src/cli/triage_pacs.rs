@@ -7,48 +7,14 @@
 
 use std::path::PathBuf;
 
-use clap::Args;
-
+use super::pacs::{LoginArgs, StudyKeysArgs};
 use super::pacs::{PeerArgs, connect};
 use super::report;
+use crate::net::Level;
 use crate::net::cache::StudyCache;
-use crate::net::{Level, QueryKeys};
 use crate::triage::Shard;
 use crate::triage::plan::PlannedError;
 use crate::triage::shard::shard_key;
-
-/// The PACS query of `hilum triage --pacs` (the keys of `hilum pacs find`).
-#[derive(Debug, Args, Clone, Default)]
-pub struct PacsQueryArgs {
-    /// Patient ID.
-    #[arg(long, requires = "pacs")]
-    pub patient_id: Option<String>,
-    /// Patient's Name, with * and ? as wildcards.
-    #[arg(long, requires = "pacs")]
-    pub patient_name: Option<String>,
-    /// Accession Number.
-    #[arg(long, requires = "pacs")]
-    pub accession: Option<String>,
-    /// Study Date: YYYYMMDD or YYYYMMDD-YYYYMMDD.
-    #[arg(long, requires = "pacs")]
-    pub date: Option<String>,
-    /// Modality in the study (e.g. CR, DX).
-    #[arg(long, requires = "pacs")]
-    pub modality: Option<String>,
-    /// Hilum's AE title towards a DIMSE peer.
-    #[arg(long, requires = "pacs")]
-    pub aet: Option<String>,
-    /// User name (else $HILUM_PACS_USER; the password from
-    /// $HILUM_PACS_PASSWORD or a prompt).
-    #[arg(long, requires = "pacs")]
-    pub user: Option<String>,
-    /// PEM file of CA certificates to trust besides the system's.
-    #[arg(long, requires = "pacs", value_name = "PEM")]
-    pub ca_file: Option<PathBuf>,
-    /// Seconds to wait for the node to connect or answer.
-    #[arg(long, requires = "pacs", default_value_t = 30)]
-    pub timeout: u64,
-}
 
 /// What a PACS source gives one task: the cached folders of its studies
 /// and an error for each study that could not be retrieved.
@@ -61,19 +27,16 @@ pub struct PacsSource {
     pub found: usize,
 }
 
-/// Queries `node`, keeps `shard`'s studies and retrieves them into the
-/// study cache (at once when cached whole); returns the exit code on a
-/// failure of the query itself.
-pub fn retrieve(node: &str, query: &PacsQueryArgs, shard: Shard) -> Result<PacsSource, i32> {
-    let keys = QueryKeys {
-        level: Level::Study,
-        patient_id: query.patient_id.clone(),
-        patient_name: query.patient_name.clone(),
-        accession: query.accession.clone(),
-        date: query.date.clone(),
-        modality: query.modality.clone(),
-        ..QueryKeys::default()
-    };
+/// Queries `node` with `keys`, keeps `shard`'s studies and retrieves them
+/// into the study cache (at once when cached whole), logged in as `login`
+/// says; returns the exit code on a failure of the query itself.
+pub fn retrieve(
+    node: &str,
+    keys: &StudyKeysArgs,
+    login: &LoginArgs,
+    shard: Shard,
+) -> Result<PacsSource, i32> {
+    let keys = keys.query(Level::Study);
     if let Err(why) = keys.validate() {
         report(&why);
         return Err(2);
@@ -84,10 +47,7 @@ pub fn retrieve(node: &str, query: &PacsQueryArgs, shard: Shard) -> Result<PacsS
     };
     let peer = PeerArgs {
         node: node.to_string(),
-        aet: query.aet.clone(),
-        user: query.user.clone(),
-        ca_file: query.ca_file.clone(),
-        timeout: query.timeout,
+        login: login.clone(),
     };
     let session = connect(&peer)?;
     let rows = session.find(&keys).map_err(|e| {

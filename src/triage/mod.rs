@@ -19,10 +19,7 @@ use std::time::Instant;
 
 use crate::ai::LoadedModel;
 use crate::ai::classify::{self, ScopeCheck};
-use crate::ai::pipeline::{PreparedItem, StreamOutcome, classify_stream};
-use crate::ai::preprocess::prepare;
-use crate::error::ImagingErrorKind;
-use crate::imaging::{self, FrameSelection, LoadOptions};
+use crate::ai::pipeline::{self, PreparedItem, StreamOutcome, classify_stream};
 
 use self::plan::{Plan, PlanRecord, PlannedFile};
 use self::record::{ModelStamp, TriageRecord};
@@ -104,24 +101,13 @@ struct About {
     study: Option<String>,
 }
 
-fn load_and_prepare(
-    file: &PlannedFile,
-    model: &crate::ai::Manifest,
-    options: &LoadOptions,
-) -> PreparedItem<About> {
-    let image = match imaging::load_path(&file.path, options) {
-        Ok(image) => image,
-        Err(e) if !file.explicit && e.kind == ImagingErrorKind::NoPixelData => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    let prepared = prepare(&image, 0, model).map_err(|e| e.to_string())?;
-    let about = About {
-        scope: classify::scope_check(model, &image),
+fn load_and_prepare(file: &PlannedFile, model: &crate::ai::Manifest) -> PreparedItem<About> {
+    pipeline::load_and_prepare(&file.path, file.explicit, model, |image| About {
+        scope: classify::scope_check(model, image),
         sop: image.metadata.sop_instance_uid.clone(),
         series: image.metadata.series_instance_uid.clone(),
         study: image.metadata.study_instance_uid.clone(),
-    };
-    Ok(Some((prepared, about)))
+    })
 }
 
 /// Runs `model` over `plan`, appending one line per image to `writer`
@@ -180,10 +166,6 @@ pub fn run(
         emit(record, &mut progress);
     }
     let manifest = model.manifest.clone();
-    let options = LoadOptions {
-        frames: FrameSelection::Only(0),
-        ..LoadOptions::default()
-    };
     classify_stream(
         model,
         &todo,
@@ -192,7 +174,7 @@ pub fn run(
             if stopped.load(std::sync::atomic::Ordering::Relaxed) {
                 return Ok(None);
             }
-            load_and_prepare(file, &manifest, &options)
+            load_and_prepare(file, &manifest)
         },
         |file| file.name.clone(),
         &mut |i, outcome: StreamOutcome<About>| {

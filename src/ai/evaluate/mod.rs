@@ -24,10 +24,7 @@ use std::time::Instant;
 use super::classify::{self, ScopeCheck};
 use super::manifest::Manifest;
 use super::model::LoadedModel;
-use super::pipeline::{PreparedItem, StreamOutcome, classify_stream};
-use super::preprocess::prepare;
-use crate::error::ImagingErrorKind;
-use crate::imaging::{self, FrameSelection, LoadOptions};
+use super::pipeline::{self, PreparedItem, StreamOutcome, classify_stream};
 
 pub use self::dataset::{Dataset, DatasetError, Item};
 pub use self::metrics::{Confusion, LabelSample, Metric};
@@ -89,21 +86,13 @@ pub fn operating_threshold(manifest: &Manifest, label: &str) -> OperatingThresho
 }
 
 /// Reads, decodes and preprocesses one image on a loader thread.
-fn load_and_prepare(
-    item: &Item,
-    manifest: &Manifest,
-    options: &LoadOptions,
-) -> PreparedItem<ScopeCheck> {
+fn load_and_prepare(item: &Item, manifest: &Manifest) -> PreparedItem<ScopeCheck> {
     if let Some(error) = &item.error {
         return Err(error.clone());
     }
-    let image = match imaging::load_path(&item.path, options) {
-        Ok(image) => image,
-        Err(e) if !item.explicit && e.kind == ImagingErrorKind::NoPixelData => return Ok(None),
-        Err(e) => return Err(e.to_string()),
-    };
-    let prepared = prepare(&image, 0, manifest).map_err(|e| e.to_string())?;
-    Ok(Some((prepared, classify::scope_check(manifest, &image))))
+    pipeline::load_and_prepare(&item.path, item.explicit, manifest, |image| {
+        classify::scope_check(manifest, image)
+    })
 }
 
 /// Classifies every item: a pool of `threads` loader threads reads and
@@ -118,16 +107,12 @@ pub fn classify_items(
     on_done: &mut dyn FnMut(usize, &ImageOutcome),
 ) -> Vec<ImageOutcome> {
     let manifest = model.manifest.clone();
-    let options = LoadOptions {
-        frames: FrameSelection::Only(0),
-        ..LoadOptions::default()
-    };
     let mut outcomes = vec![ImageOutcome::Skipped; items.len()];
     classify_stream(
         model,
         items,
         threads,
-        |item| load_and_prepare(item, &manifest, &options),
+        |item| load_and_prepare(item, &manifest),
         |item| item.path.display().to_string(),
         &mut |i, outcome: StreamOutcome<ScopeCheck>| {
             let outcome = match outcome {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
 
-use crate::net::Level;
+use crate::net::{Level, QueryKeys};
 
 use super::DEFAULT_AET;
 
@@ -23,6 +23,14 @@ pub struct PeerArgs {
     /// A saved node's name, a DICOMweb root (http(s)://host:port/path) or
     /// a DIMSE peer (dicom://AET@host:port).
     pub node: String,
+    /// How to log in.
+    #[command(flatten)]
+    pub login: LoginArgs,
+}
+
+/// How to log in to a node (`pacs` commands, `triage --pacs`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct LoginArgs {
     /// Hilum's AE title towards a DIMSE peer (default: the saved node's,
     /// else HILUM).
     #[arg(long)]
@@ -35,9 +43,63 @@ pub struct PeerArgs {
     /// PEM file of CA certificates to trust besides the system's (HTTPS).
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
-    /// Seconds to wait for the peer to connect or answer.
-    #[arg(long, default_value_t = 30)]
-    pub timeout: u64,
+    /// Seconds to wait for the peer to connect or answer (default 30).
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<u64>,
+}
+
+impl LoginArgs {
+    /// True when any of these options was given.
+    pub fn any(&self) -> bool {
+        self.aet.is_some()
+            || self.user.is_some()
+            || self.ca_file.is_some()
+            || self.timeout.is_some()
+    }
+}
+
+/// The study-level keys of a search (`pacs find`, `triage --pacs`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct StudyKeysArgs {
+    /// Patient ID.
+    #[arg(long)]
+    pub patient_id: Option<String>,
+    /// Patient's Name, with * and ? as wildcards (e.g. "DOE^J*").
+    #[arg(long)]
+    pub patient_name: Option<String>,
+    /// Accession Number.
+    #[arg(long)]
+    pub accession: Option<String>,
+    /// Study Date: YYYYMMDD or YYYYMMDD-YYYYMMDD.
+    #[arg(long)]
+    pub date: Option<String>,
+    /// Modality (in the study, at study level).
+    #[arg(long)]
+    pub modality: Option<String>,
+}
+
+impl StudyKeysArgs {
+    /// True when any key was given.
+    pub fn any(&self) -> bool {
+        self.patient_id.is_some()
+            || self.patient_name.is_some()
+            || self.accession.is_some()
+            || self.date.is_some()
+            || self.modality.is_some()
+    }
+
+    /// The query for rows at `level` with these keys.
+    pub fn query(&self, level: Level) -> QueryKeys {
+        QueryKeys {
+            level,
+            patient_id: self.patient_id.clone(),
+            patient_name: self.patient_name.clone(),
+            accession: self.accession.clone(),
+            date: self.date.clone(),
+            modality: self.modality.clone(),
+            ..QueryKeys::default()
+        }
+    }
 }
 
 /// How `pacs get` retrieves from a DIMSE peer.
@@ -91,21 +153,9 @@ pub struct FindArgs {
     /// Series Instance UID.
     #[arg(long)]
     pub series: Option<String>,
-    /// Patient ID.
-    #[arg(long)]
-    pub patient_id: Option<String>,
-    /// Patient's Name, with * and ? as wildcards (e.g. "DOE^J*").
-    #[arg(long)]
-    pub patient_name: Option<String>,
-    /// Accession Number.
-    #[arg(long)]
-    pub accession: Option<String>,
-    /// Study Date: YYYYMMDD or YYYYMMDD-YYYYMMDD.
-    #[arg(long)]
-    pub date: Option<String>,
-    /// Modality (in the study, at study level).
-    #[arg(long)]
-    pub modality: Option<String>,
+    /// Patient, accession, date and modality keys.
+    #[command(flatten)]
+    pub keys: StudyKeysArgs,
     /// Print the matches as one JSON array (else a table).
     #[arg(long)]
     pub json: bool,

@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 mod args;
 
 pub use self::args::{
-    CacheArgs, FindArgs, GetArgs, PacsArgs, PacsCommand, PeerArgs, RetrieveMethod, SendArgs,
-    ServeArgs,
+    CacheArgs, FindArgs, GetArgs, LoginArgs, PacsArgs, PacsCommand, PeerArgs, RetrieveMethod,
+    SendArgs, ServeArgs, StudyKeysArgs,
 };
 use super::report;
 use crate::net::cache::StudyCache;
@@ -100,6 +100,9 @@ pub fn retrieve_to_cache(peer: &PeerArgs, study: &str) -> Result<PathBuf, i32> {
     })
 }
 
+/// Seconds to wait for a peer when `--timeout` is not given.
+pub const DEFAULT_TIMEOUT_S: u64 = 30;
+
 /// Resolves the node and the credentials into a session; reports and
 /// returns the exit code on failure (2 for a node or AE title that cannot
 /// be used, 1 when the client cannot be made). The password comes from
@@ -107,12 +110,12 @@ pub fn retrieve_to_cache(peer: &PeerArgs, study: &str) -> Result<PathBuf, i32> {
 pub(crate) fn connect(args: &PeerArgs) -> Result<Session, i32> {
     let login = Login {
         node: args.node.clone(),
-        aet: args.aet.clone(),
-        user: args.user.clone(),
+        aet: args.login.aet.clone(),
+        user: args.login.user.clone(),
         password: None,
-        ca_file: args.ca_file.clone(),
+        ca_file: args.login.ca_file.clone(),
         nodes_file: None,
-        timeout: Duration::from_secs(args.timeout.max(1)),
+        timeout: Duration::from_secs(args.login.timeout.unwrap_or(DEFAULT_TIMEOUT_S).max(1)),
     };
     let usage = |e: NetError| {
         report(&e);
@@ -162,14 +165,9 @@ fn run_echo(args: &PeerArgs) -> i32 {
 
 fn run_find(args: &FindArgs) -> i32 {
     let keys = QueryKeys {
-        level: args.level,
         study_uid: args.study.clone(),
         series_uid: args.series.clone(),
-        patient_id: args.patient_id.clone(),
-        patient_name: args.patient_name.clone(),
-        accession: args.accession.clone(),
-        date: args.date.clone(),
-        modality: args.modality.clone(),
+        ..args.keys.query(args.level)
     };
     if let Err(why) = keys.validate() {
         report(&why);
