@@ -16,6 +16,11 @@
 //! * `viewer_stack_scroll_500/frame`: one egui frame after stepping to the
 //!   next slice of a 500-slice CT (render of the new slice and texture
 //!   update included).
+//! * `viewer_mpr_500/*`: the MPR layout on that CT: the volume built from
+//!   the loaded series (`volume_build`), and one egui frame after the
+//!   coronal or sagittal plane moves (cut, windowed and uploaded), thin and
+//!   as a 20 mm MIP slab, and an axial 20 mm MIP; with the memory the
+//!   layout adds.
 //! * Memory for the 500-slice CT, printed before the timings: resident
 //!   memory added by loading it into the viewer, against its raw pixel
 //!   bytes (Linux `/proc/self/statm`).
@@ -33,6 +38,7 @@ use hilum::app::ai_assist::AiAssist;
 use hilum::app::settings::Settings;
 use hilum::app::viewport::{color_image, render_gray_for_display};
 use hilum::imaging::voi::Window;
+use hilum::imaging::volume::{Plane, Volume};
 use hilum::imaging::{LoadOptions, WindowChoice, load_path, render_frame};
 
 fn viewer() -> Viewer {
@@ -205,6 +211,59 @@ fn bench_stack(c: &mut Criterion) {
         })
     });
     group.finish();
+    bench_mpr(c, &mut h);
+}
+
+/// The MPR layout on the same 500-slice CT: building the volume from the
+/// loaded series, and one frame after the coronal or sagittal plane moves
+/// (cut, windowed, uploaded and drawn), thin and as a 20 mm MIP slab.
+fn bench_mpr(c: &mut Criterion, h: &mut Harness<'static, Viewer>) {
+    let before = resident_bytes();
+    h.key_press(egui::Key::M);
+    h.step();
+    let after = resident_bytes();
+    let mpr = h.state().mpr.as_ref().expect("the MPR layout opens");
+    let raw = mpr.volume.pixel_bytes();
+    println!(
+        "mpr_volume_500_slice_ct: resident memory added by the MPR layout {:.1} MiB over \
+         {:.1} MiB of shared pixels ({:.3} of raw); slice spacing {:?} mm, pixel spacing {:?} mm",
+        after.saturating_sub(before) as f64 / 1048576.0,
+        raw as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / raw as f64,
+        mpr.volume.geometry().slice_spacing,
+        mpr.volume.geometry().pixel_spacing,
+    );
+    let images = mpr.volume.images().to_vec();
+    let mut group = c.benchmark_group("viewer_mpr_500");
+    group
+        .sample_size(30)
+        .measurement_time(Duration::from_secs(4));
+    group.bench_function("volume_build", |b| {
+        b.iter(|| black_box(Volume::build(images.clone()).unwrap()))
+    });
+    for (name, plane, slab_mm) in [
+        ("coronal_plane_frame", Plane::Coronal, 0.0),
+        ("sagittal_plane_frame", Plane::Sagittal, 0.0),
+        ("coronal_mip_20mm_frame", Plane::Coronal, 20.0),
+        ("axial_mip_20mm_frame", Plane::Axial, 20.0),
+    ] {
+        h.state_mut().mpr.as_mut().unwrap().slab_mm = slab_mm;
+        let count = h.state().mpr.as_ref().unwrap().volume.plane_count(plane);
+        let mut k = 0;
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let mpr = h.state_mut().mpr.as_mut().unwrap();
+                k = (k + 7) % count;
+                mpr.cursor[plane_slot(plane)] = k;
+                h.step();
+            })
+        });
+    }
+    group.finish();
+}
+
+fn plane_slot(plane: Plane) -> usize {
+    hilum::app::mpr::slot(plane)
 }
 
 fn main() {

@@ -21,6 +21,7 @@ pub mod foreign_panel;
 pub mod heatmap;
 pub mod jobs;
 pub mod loader;
+pub mod mpr;
 pub mod pacs;
 pub mod settings;
 pub mod shortcuts;

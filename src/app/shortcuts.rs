@@ -86,6 +86,15 @@ pub enum Action {
     CancelLoading,
     /// Open the worklist's next unread study.
     NextUnread,
+    /// The MPR layout (axial, coronal, sagittal) of the active series on
+    /// or off.
+    Mpr,
+    /// MPR: a thicker slab.
+    SlabThicker,
+    /// MPR: a thinner slab.
+    SlabThinner,
+    /// MPR: the next slab mode (MIP, MinIP, mean).
+    SlabMode,
 }
 
 /// One row of the table.
@@ -224,6 +233,18 @@ pub const SHORTCUTS: &[Shortcut] = &[
     row(Action::Layout1x2, command(Key::Num2), "Layout 1×2"),
     row(Action::Layout2x2, command(Key::Num4), "Layout 2×2"),
     row(Action::NextViewport, plain(Key::Tab), "Next viewport"),
+    row(
+        Action::Mpr,
+        plain(Key::M),
+        "MPR: axial, coronal and sagittal of this series on / off",
+    ),
+    row(Action::SlabThicker, plain(Key::S), "MPR: thicker slab"),
+    row(Action::SlabThinner, shift(Key::S), "MPR: thinner slab"),
+    row(
+        Action::SlabMode,
+        plain(Key::D),
+        "MPR: slab mode (MIP, MinIP, mean)",
+    ),
     row(
         Action::Tool(Tool::Navigate),
         plain(Key::V),

@@ -371,7 +371,7 @@ impl ViewTransform {
 
 /// Patient directions: +x left, +y posterior, +z head (DICOM patient
 /// coordinates).
-fn direction_letters(v: [f64; 3]) -> String {
+pub fn direction_letters(v: [f64; 3]) -> String {
     let letters = [('L', 'R'), ('P', 'A'), ('H', 'F')];
     let mut parts: Vec<(f64, char)> = v
         .iter()

@@ -16,6 +16,7 @@ pub mod json;
 pub mod models;
 pub mod pacs;
 pub mod render;
+pub mod render_volume;
 pub mod report;
 pub mod saliency;
 pub mod triage;

@@ -17,6 +17,7 @@ pub mod render;
 pub mod rle;
 pub mod series;
 pub mod voi;
+pub mod volume;
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};

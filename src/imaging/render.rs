@@ -146,11 +146,29 @@ fn modality_percentiles(
 /// Function), else its first VOI LUT, else a min–max window over the frame.
 pub fn resolve_voi(image: &Image, index: usize, choice: &WindowChoice) -> ImagingResult<Voi> {
     let frame = image.frame(index)?;
+    resolve_voi_over(
+        &image.path,
+        image.file_vois(index),
+        choice,
+        || modality_min_max(image, index, frame),
+        |low, high| modality_percentiles(image, index, frame, low, high),
+    )
+}
+
+/// Resolves a [`WindowChoice`] for values whose range and percentiles the
+/// caller computes (a frame, or a reformatted plane), with `file` the VOIs
+/// the file offers; errors name `path`.
+pub(crate) fn resolve_voi_over(
+    path: &Path,
+    file: &[Voi],
+    choice: &WindowChoice,
+    min_max: impl Fn() -> Option<(f64, f64)>,
+    percentiles: impl Fn(f64, f64) -> Option<(f64, f64)>,
+) -> ImagingResult<Voi> {
     let min_max = || {
-        let (lo, hi) = modality_min_max(image, index, frame).unwrap_or((0.0, 1.0));
+        let (lo, hi) = min_max().unwrap_or((0.0, 1.0));
         Voi::Window(Window::min_max(lo, hi))
     };
-    let file = image.file_vois(index);
     Ok(match choice {
         WindowChoice::FileDefault => file.first().cloned().unwrap_or_else(min_max),
         WindowChoice::FileWindow(n) => file
@@ -161,7 +179,7 @@ pub fn resolve_voi(image: &Image, index: usize, choice: &WindowChoice) -> Imagin
         WindowChoice::Explicit(w) => {
             if w.width.is_nan() || w.width <= 0.0 || !w.center.is_finite() {
                 return Err(ImagingError::new(
-                    &image.path,
+                    path,
                     ImagingErrorKind::InvalidWindow(format!(
                         "center {} width {}: the width must be positive",
                         w.center, w.width
@@ -173,7 +191,7 @@ pub fn resolve_voi(image: &Image, index: usize, choice: &WindowChoice) -> Imagin
         WindowChoice::Preset(name) => {
             let preset = find_preset(name).ok_or_else(|| {
                 ImagingError::new(
-                    &image.path,
+                    path,
                     ImagingErrorKind::InvalidWindow(format!("unknown preset {name}")),
                 )
             })?;
@@ -181,8 +199,7 @@ pub fn resolve_voi(image: &Image, index: usize, choice: &WindowChoice) -> Imagin
         }
         WindowChoice::MinMax => min_max(),
         WindowChoice::Percentile(low, high) => {
-            let (lo, hi) =
-                modality_percentiles(image, index, frame, *low, *high).unwrap_or((0.0, 1.0));
+            let (lo, hi) = percentiles(*low, *high).unwrap_or((0.0, 1.0));
             Voi::Window(Window::linear((lo + hi) / 2.0, (hi - lo).max(1.0)))
         }
     })
@@ -202,7 +219,14 @@ fn display_value(
     invert: bool,
     stored: i64,
 ) -> u8 {
-    let v = to_u8(voi.apply(modality.apply(stored)));
+    display_modality_value(voi, invert, modality.apply(stored))
+}
+
+/// The displayed 8-bit value of one modality value: VOI, then inversion.
+/// Reformatted planes, which hold modality values, are displayed with it.
+#[inline]
+pub(crate) fn display_modality_value(voi: &Voi, invert: bool, value: f64) -> u8 {
+    let v = to_u8(voi.apply(value));
     if invert { 255 - v } else { v }
 }
 
@@ -230,6 +254,12 @@ impl GrayLut {
             .map(|s| display_value(lut, voi, invert, s))
             .collect();
         Some(Self { offset: lo, table })
+    }
+
+    /// The stored value of the table's first entry (the smallest stored
+    /// value the bit depth allows).
+    pub fn offset(&self) -> i64 {
+        self.offset
     }
 
     /// The displayed value of one stored value.

@@ -98,7 +98,8 @@ pub struct Patient {
     pub studies: Vec<Study>,
 }
 
-fn normal(o: &[f64; 6]) -> [f64; 3] {
+/// The slice normal of Image Orientation (Patient): row × column direction.
+pub fn slice_normal(o: &[f64; 6]) -> [f64; 3] {
     let (r, c) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
     [
         r[1] * c[2] - r[2] * c[1],
@@ -112,7 +113,8 @@ fn orientation_key(o: Option<[f64; 6]>) -> Option<[i64; 6]> {
     o.map(|o| o.map(|v| (v * 1e4).round() as i64))
 }
 
-fn median(values: &mut [f64]) -> Option<f64> {
+/// The median of `values` (sorted in place), `None` when empty.
+pub(crate) fn median(values: &mut [f64]) -> Option<f64> {
     if values.is_empty() {
         return None;
     }
@@ -129,7 +131,7 @@ fn build_series(uid: &str, part: Option<usize>, images: &[&Image]) -> Series {
     let first = images[0];
     let orientation = first.metadata.image_orientation_patient;
     let positions: Option<Vec<f64>> = orientation.and_then(|o| {
-        let n = normal(&o);
+        let n = slice_normal(&o);
         images
             .iter()
             .map(|i| {
@@ -174,18 +176,9 @@ fn build_series(uid: &str, part: Option<usize>, images: &[&Image]) -> Series {
         .collect();
     let raw_steps = steps.clone();
     let slice_spacing = median(&mut steps).filter(|s| *s > 0.0);
-    let gaps = match slice_spacing {
-        Some(s) => raw_steps
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| **d > 1.5 * s)
-            .map(|(i, d)| SliceGap {
-                after_index: i,
-                distance: *d,
-            })
-            .collect(),
-        None => Vec::new(),
-    };
+    let gaps = slice_spacing
+        .map(|s| find_gaps(&raw_steps, s))
+        .unwrap_or_default();
     Series {
         series_instance_uid: uid.to_string(),
         part,
@@ -200,6 +193,20 @@ fn build_series(uid: &str, part: Option<usize>, images: &[&Image]) -> Series {
         slice_spacing,
         gaps,
     }
+}
+
+/// The steps between neighbouring slices wider than 1.5 × `spacing`:
+/// missing slices.
+pub(crate) fn find_gaps(steps: &[f64], spacing: f64) -> Vec<SliceGap> {
+    steps
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| **d > 1.5 * spacing)
+        .map(|(i, d)| SliceGap {
+            after_index: i,
+            distance: *d,
+        })
+        .collect()
 }
 
 /// Groups images (headers are enough) into patients, studies and series.

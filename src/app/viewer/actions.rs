@@ -88,6 +88,9 @@ impl Viewer {
     /// Applies `action` to the state; `pixels_per_point` is the screen's
     /// (for 1:1 zoom).
     pub(super) fn apply(&mut self, action: Action, pixels_per_point: f32) {
+        if self.apply_mpr(action) {
+            return;
+        }
         let v = self.active;
         let len = self.stack(v).len();
         let shown = self.shown(v);
@@ -191,6 +194,8 @@ impl Viewer {
                 }
             }
             Action::Export => self.export.open = true,
+            // Only the MPR layout has slabs (`apply_mpr`).
+            Action::Mpr | Action::SlabThicker | Action::SlabThinner | Action::SlabMode => {}
             Action::CancelLoading => {
                 if self.show_help {
                     self.show_help = false;

@@ -116,6 +116,10 @@ impl Viewer {
                 }
                 ui.label(format!("AI engine: {}", self.ai.status()));
                 ui.separator();
+                if let Some(message) = &self.mpr_message {
+                    ui.colored_label(egui::Color32::from_rgb(255, 200, 120), message);
+                    ui.separator();
+                }
                 let (done, total) = self
                     .loads
                     .iter()

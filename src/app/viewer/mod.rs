@@ -36,6 +36,7 @@ use super::worklist::{WorklistPanel, is_results_file};
 
 mod actions;
 mod menus;
+mod mpr_layout;
 mod pacs_window;
 mod panels;
 mod windows;
@@ -106,6 +107,12 @@ pub struct Viewer {
     pub worklist: WorklistPanel,
     /// The files of the worklist study to show once loaded.
     worklist_focus: Option<Vec<PathBuf>>,
+    /// The MPR layout, when on (it replaces the viewport grid).
+    pub mpr: Option<super::mpr::Mpr>,
+    /// Why the MPR layout could not be shown, for the status bar.
+    pub mpr_message: Option<String>,
+    /// Where the MPR layout was last drawn.
+    pub mpr_rect: Option<egui::Rect>,
 }
 
 /// An auto-window (1st–99th percentile) being computed for what viewport
@@ -157,6 +164,9 @@ impl Viewer {
             pacs_nodes_read: false,
             worklist: WorklistPanel::default(),
             worklist_focus: None,
+            mpr: None,
+            mpr_message: None,
+            mpr_rect: None,
         }
     }
 
@@ -286,6 +296,7 @@ impl Viewer {
         }
         self.loads.retain(|j| !j.finished);
         self.library.regroup();
+        self.refresh_mpr();
         self.foreign.refresh(&self.library.images);
         // The first series to arrive goes on screen at once.
         if self.viewports[0].series.is_none()

@@ -129,6 +129,11 @@ impl Viewer {
 
     pub(super) fn viewports_ui(&mut self, ui: &mut egui::Ui) {
         let rect = ui.available_rect_before_wrap();
+        if let Some(mpr) = &mut self.mpr {
+            self.mpr_rect = Some(rect);
+            self.hover = mpr.show(ui, rect).hover;
+            return;
+        }
         let (cols, rows) = self.settings.layout.grid();
         let size = egui::vec2(rect.width() / cols as f32, rect.height() / rows as f32);
         self.hover = None;
