@@ -69,9 +69,7 @@ fn load_into(h: &mut Harness<'static, Viewer>, path: std::path::PathBuf, images:
     let ctx = h.ctx.clone();
     h.state_mut().open(&ctx, vec![path]);
     let start = Instant::now();
-    while h.state().library.images.len() < images
-        || h.state().loading()
-        || h.state().displayed(0).is_none()
+    while h.state().library.images.len() < images || h.state().loading() || !h.state().on_screen(0)
     {
         assert!(
             start.elapsed() < Duration::from_secs(600),
@@ -266,8 +264,73 @@ fn plane_slot(plane: Plane) -> usize {
     hilum::app::mpr::slot(plane)
 }
 
+/// The GPU display path (wgpu; on this machine Mesa's software
+/// rasteriser): a window change on the 3000×3000 16-bit frame, as the UI
+/// thread's cost (`gpu_frame_after_window_change`: the display table built
+/// and the paint callback queued) and through to pixels read back from the
+/// GPU (`gpu_window_change_rendered`: the frame rendered by wgpu and
+/// copied to memory, which a real screen does not need).
+fn bench_gpu_window_level(c: &mut Criterion) {
+    use eframe::egui_wgpu;
+    use egui_kittest::wgpu::{WgpuTestRenderer, create_render_state, default_wgpu_setup};
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("big.dcm");
+    generate::write_big(&path, 16);
+    let render_state = create_render_state(
+        default_wgpu_setup(),
+        egui_wgpu::RendererOptions::PREDICTABLE,
+    );
+    let info = render_state.adapter.get_info();
+    println!(
+        "gpu display path: adapter {} ({:?}, {:?})",
+        info.name, info.device_type, info.backend
+    );
+    let mut h = Harness::builder()
+        .with_size(egui::vec2(1280.0, 900.0))
+        .renderer(WgpuTestRenderer::from_render_state(render_state.clone()))
+        .build_ui_state(|ui, v: &mut Viewer| v.show(ui), viewer());
+    hilum::app::gpu::install(&h.ctx, &render_state);
+    h.step();
+    load_into(&mut h, path, 1);
+    h.state_mut().viewports[0].view.zoom = Some(1.0);
+    h.step();
+    assert!(h.state().gpu_drawn(0), "the GPU path draws the frame");
+    let mut group = c.benchmark_group("viewer_window_level_3000x3000");
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(4));
+    let mut k = 0;
+    group.bench_function("gpu_frame_after_window_change", |b| {
+        b.iter(|| {
+            k += 1;
+            h.state_mut().viewports[0].view.window = window(k);
+            h.step();
+        })
+    });
+    group.bench_function("gpu_window_change_rendered", |b| {
+        b.iter(|| {
+            k += 1;
+            h.state_mut().viewports[0].view.window = window(k);
+            h.step();
+            black_box(h.render().unwrap())
+        })
+    });
+    group.finish();
+    let stats = &h.state().gpu_stats;
+    println!(
+        "gpu display path uploads: {} frame(s), {} table(s)",
+        stats
+            .frame_uploads
+            .load(std::sync::atomic::Ordering::Relaxed),
+        stats
+            .table_uploads
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+}
+
 fn main() {
     let mut criterion = Criterion::default().configure_from_args();
+    bench_gpu_window_level(&mut criterion);
     bench_stack(&mut criterion);
     bench_window_level(&mut criterion);
     criterion.final_summary();

@@ -18,6 +18,7 @@ pub mod browser;
 pub mod export;
 pub mod foreign;
 pub mod foreign_panel;
+pub mod gpu;
 pub mod heatmap;
 pub mod jobs;
 pub mod loader;
@@ -178,7 +179,7 @@ impl StartupTrace {
         if !viewer.library.images.is_empty() {
             self.mark("first image decoded");
         }
-        if viewer.displayed(0).is_some() {
+        if viewer.on_screen(0) {
             self.mark("first image drawn");
         }
     }
@@ -199,7 +200,7 @@ impl HilumApp {
         ctx.request_repaint_after(Duration::from_millis(50));
         let next = match state {
             Screenshot::Waiting { since, drawn } => {
-                if self.viewer.displayed(0).is_some() {
+                if self.viewer.on_screen(0) {
                     if drawn == 0 {
                         eprintln!(
                             "hilum: first image drawn {:.0} ms after start",
@@ -352,6 +353,11 @@ pub fn run(options: ViewerOptions) -> i32 {
             let mut trace = StartupTrace::new(started);
             trace.mark("window and renderer ready");
             cc.egui_ctx.set_theme(egui::Theme::Dark);
+            // The GPU display path where wgpu draws the window; glow keeps
+            // the CPU path (the status bar says which).
+            if let Some(render_state) = cc.wgpu_render_state.as_ref() {
+                gpu::install(&cc.egui_ctx, render_state);
+            }
             let settings: Settings = cc
                 .storage
                 .and_then(|s| eframe::get_value(s, STORAGE_KEY))

@@ -14,6 +14,7 @@ mod ai;
 mod annotate;
 mod display;
 mod foreign;
+mod gpu;
 mod mpr;
 mod pacs;
 mod worklist;

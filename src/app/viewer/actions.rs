@@ -62,7 +62,7 @@ impl Viewer {
     /// (or nothing is coming), so the model's loading does not compete
     /// with the first image for the CPU.
     pub(super) fn start_deferred_ai(&mut self, ctx: &egui::Context) {
-        let shown = self.displayed.iter().any(Option::is_some);
+        let shown = (0..super::VIEWPORTS).any(|v| self.on_screen(v));
         let nothing_coming = !self.loading() && self.library.images.is_empty();
         if self.ai_deferred && (shown || nothing_coming) {
             self.ai_deferred = false;

@@ -116,6 +116,8 @@ impl Viewer {
                 }
                 ui.label(format!("AI engine: {}", self.ai.status()));
                 ui.separator();
+                ui.label(self.display_path_text(ui.ctx()));
+                ui.separator();
                 if let Some(message) = &self.mpr_message {
                     ui.colored_label(egui::Color32::from_rgb(255, 200, 120), message);
                     ui.separator();
@@ -139,5 +141,20 @@ impl Viewer {
                 }
             });
         });
+    }
+}
+
+impl Viewer {
+    /// Which path draws the active viewport, for the status bar.
+    fn display_path_text(&self, ctx: &egui::Context) -> String {
+        match crate::app::gpu::support(ctx) {
+            crate::app::gpu::GpuSupport::Ready { adapter, .. } if self.gpu_drawn(self.active) => {
+                format!("Display: GPU ({adapter})")
+            }
+            crate::app::gpu::GpuSupport::Ready { .. } => {
+                "Display: CPU (this image is not one the GPU path takes: colour, palette or over 16 bits)".into()
+            }
+            crate::app::gpu::GpuSupport::Unavailable(reason) => format!("Display: CPU ({reason})"),
+        }
     }
 }

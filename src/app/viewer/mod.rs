@@ -113,6 +113,12 @@ pub struct Viewer {
     pub mpr_message: Option<String>,
     /// Where the MPR layout was last drawn.
     pub mpr_rect: Option<egui::Rect>,
+    /// Each viewport's display table on the GPU path.
+    gpu_views: [super::gpu::GpuView; VIEWPORTS],
+    /// Which viewports the GPU path drew in the last frame.
+    gpu_shown: [bool; VIEWPORTS],
+    /// What the GPU path uploaded.
+    pub gpu_stats: Arc<super::gpu::GpuStats>,
 }
 
 /// An auto-window (1st–99th percentile) being computed for what viewport
@@ -167,6 +173,9 @@ impl Viewer {
             mpr: None,
             mpr_message: None,
             mpr_rect: None,
+            gpu_views: Default::default(),
+            gpu_shown: [false; VIEWPORTS],
+            gpu_stats: Arc::default(),
         }
     }
 
@@ -264,7 +273,18 @@ impl Viewer {
         Some(&self.library.images[i].image)
     }
 
-    /// The 8-bit pixels on screen in viewport `v` (the pipeline's output).
+    /// True when viewport `v` shows its frame, drawn by either path.
+    pub fn on_screen(&self, v: usize) -> bool {
+        self.displayed[v].is_some() || self.gpu_shown[v]
+    }
+
+    /// True when the GPU path drew viewport `v` in the last frame.
+    pub fn gpu_drawn(&self, v: usize) -> bool {
+        self.gpu_shown[v]
+    }
+
+    /// The 8-bit pixels on screen in viewport `v` (the pipeline's output;
+    /// `None` while the GPU path draws it).
     pub fn displayed(&self, v: usize) -> Option<&Displayed> {
         self.displayed[v].as_ref()
     }

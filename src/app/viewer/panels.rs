@@ -5,8 +5,10 @@ use std::sync::Arc;
 use poll_promise::Promise;
 
 use super::Viewer;
-use crate::app::viewport::{self, DisplayKey, ForeignInput, ViewportInput};
+use crate::app::gpu::{self, DisplayTable, GpuSource, GpuSupport};
+use crate::app::viewport::{self, DisplayKey, ForeignInput, FramePicture, ViewportInput};
 use crate::app::{ai_panel, browser, foreign_panel, tags};
+use crate::imaging::Image;
 
 impl Viewer {
     /// The series browser, the AI panel and the tag browser.
@@ -149,6 +151,29 @@ impl Viewer {
         }
     }
 
+    /// The GPU path's display table for what viewport `v` shows, when the
+    /// path is installed and the frame is one it takes; `None` sends the
+    /// viewport down the CPU path.
+    fn gpu_table(
+        &mut self,
+        ctx: &egui::Context,
+        v: usize,
+        image_index: usize,
+        image: &Image,
+        frame: usize,
+    ) -> Option<DisplayTable> {
+        let GpuSupport::Ready { max_side, .. } = gpu::support(ctx) else {
+            return None;
+        };
+        if !gpu::eligible(image, frame, max_side) {
+            return None;
+        }
+        let view = &self.viewports[v].view;
+        self.gpu_views[v]
+            .table(image_index, image, frame, &view.window, view.invert)
+            .ok()
+    }
+
     pub(super) fn viewport_ui(
         &mut self,
         ui: &mut egui::Ui,
@@ -196,16 +221,35 @@ impl Viewer {
                 ui.ctx().pixels_per_point(),
             ),
         };
-        let result = viewport::update_texture(
-            ui.ctx(),
-            &format!("viewport {v}"),
-            &mut self.displayed[v],
-            &image,
-            key,
-        );
-        self.render_errors[v] = result.err();
+        let gpu_table = self.gpu_table(ui.ctx(), v, image_index, &image, frame);
+        self.gpu_shown[v] = gpu_table.is_some();
+        let picture = match gpu_table {
+            Some(table) => {
+                // The GPU holds the frame: no CPU rendering is kept for it.
+                self.displayed[v] = None;
+                FramePicture::Gpu(GpuSource {
+                    viewport: v,
+                    table,
+                    stats: Arc::clone(&self.gpu_stats),
+                })
+            }
+            None => {
+                let result = viewport::update_texture(
+                    ui.ctx(),
+                    &format!("viewport {v}"),
+                    &mut self.displayed[v],
+                    &image,
+                    key,
+                );
+                self.render_errors[v] = result.err();
+                match self.displayed[v].as_ref() {
+                    Some(d) => FramePicture::Texture(d.texture.id()),
+                    None => FramePicture::Missing,
+                }
+            }
+        };
         let stack_len = self.stack(v).len();
-        let Some(displayed) = self.displayed[v].as_ref() else {
+        if matches!(picture, FramePicture::Missing) {
             let text = self.render_errors[v].clone().unwrap_or_default();
             ui.painter().text(
                 rect.center(),
@@ -241,7 +285,8 @@ impl Viewer {
                 self.viewports[v].position.min(stack_len.saturating_sub(1)),
                 stack_len,
             ),
-            displayed,
+            image_index,
+            picture,
             heatmap,
             foreign,
             corner_text: self.settings.corner_text,

@@ -115,6 +115,16 @@ pub(crate) fn textured_mesh(
     mesh
 }
 
+/// How a viewport's frame reaches the screen.
+pub enum FramePicture {
+    /// The CPU path's 8-bit texture.
+    Texture(egui::TextureId),
+    /// The GPU path: stored values and a display table on the GPU.
+    Gpu(crate::app::gpu::GpuSource),
+    /// Nothing could be rendered (the error is shown instead).
+    Missing,
+}
+
 /// A viewport's layer textures, kept between frames.
 #[derive(Default)]
 pub struct Layers {
@@ -134,8 +144,10 @@ pub struct ViewportInput<'a> {
     pub frame: usize,
     /// Position in the stack and its length.
     pub stack: (usize, usize),
-    /// The texture.
-    pub displayed: &'a Displayed,
+    /// The image's index in the library.
+    pub image_index: usize,
+    /// How the frame reaches the screen.
+    pub picture: FramePicture,
     /// Heatmap to draw, if shown.
     pub heatmap: Option<(&'a Heatmap, OverlayStyle)>,
     /// What other systems put on this image and frame.
@@ -206,7 +218,7 @@ pub fn show(
         }
     }
     t = view_transform(&state.view, image, rect);
-    let image_index = input.displayed.key.image;
+    let image_index = input.image_index;
     let used = annotator.interact(&response, &t, image_index, input.frame);
     if !used && response.dragged_by(egui::PointerButton::Primary) {
         let d = response.drag_delta();
@@ -227,14 +239,24 @@ pub fn show(
     }
     t = view_transform(&state.view, image, rect);
 
-    painter.add(textured_mesh(
-        input.displayed.texture.id(),
-        &t,
-        Color32::WHITE,
-    ));
+    match &input.picture {
+        FramePicture::Texture(id) => {
+            painter.add(textured_mesh(*id, &t, Color32::WHITE));
+        }
+        FramePicture::Gpu(source) => {
+            let [w, h] = t.image_size;
+            let corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)].map(|(x, y)| {
+                let [sx, sy] = t.to_screen(x, y);
+                Pos2::new(sx, sy)
+            });
+            let frame = source.frame(Arc::clone(input.image), input.frame, corners);
+            painter.add(frame.callback(rect));
+        }
+        FramePicture::Missing => {}
+    }
     if let Some((heatmap, style)) = input.heatmap {
         let name = format!("heatmap {}", input.index);
-        let shown = (input.displayed.key.image, input.frame);
+        let shown = (input.image_index, input.frame);
         HeatmapLayer::update(ui.ctx(), &name, &mut layers.heatmap, shown, heatmap, &style);
         if let Some(l) = layers.heatmap.as_ref()
             && (heatmap.width, heatmap.height) == (image.pixels.columns, image.pixels.rows)
