@@ -135,6 +135,9 @@ pub struct Settings {
     pub recent: Vec<PathBuf>,
     /// The window presets on keys 1 … 7.
     pub presets: Vec<WindowPreset>,
+    /// Viewports with the active viewport's Frame of Reference scroll with
+    /// it, by position.
+    pub link_scroll: bool,
 }
 
 impl Default for Settings {
@@ -150,6 +153,7 @@ impl Default for Settings {
             cine_fps: 10.0,
             recent: Vec::new(),
             presets: default_presets(),
+            link_scroll: true,
         }
     }
 }

@@ -15,6 +15,7 @@ mod annotate;
 mod display;
 mod foreign;
 mod gpu;
+mod linking;
 mod mpr;
 mod pacs;
 mod worklist;

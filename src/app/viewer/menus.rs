@@ -89,6 +89,10 @@ impl Viewer {
                         self.show_settings = true;
                     }
                     ui.checkbox(&mut self.settings.tag_browser, "DICOM tags");
+                    ui.checkbox(
+                        &mut self.settings.link_scroll,
+                        "Link scrolling (same Frame of Reference, by position)",
+                    );
                 });
                 if ui.button("Shortcuts (F1)").clicked() {
                     self.show_help = !self.show_help;

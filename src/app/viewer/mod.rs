@@ -35,6 +35,7 @@ use super::window_cache::WindowCache;
 use super::worklist::{WorklistPanel, is_results_file};
 
 mod actions;
+mod linking;
 mod menus;
 mod mpr_layout;
 mod pacs_window;
@@ -119,6 +120,9 @@ pub struct Viewer {
     gpu_shown: [bool; VIEWPORTS],
     /// What the GPU path uploaded.
     pub gpu_stats: Arc<super::gpu::GpuStats>,
+    /// The active viewport's series and position when linked viewports
+    /// last followed it.
+    linked_from: Option<(String, usize)>,
 }
 
 /// An auto-window (1st–99th percentile) being computed for what viewport
@@ -176,6 +180,7 @@ impl Viewer {
             gpu_views: Default::default(),
             gpu_shown: [false; VIEWPORTS],
             gpu_stats: Arc::default(),
+            linked_from: None,
         }
     }
 
@@ -454,6 +459,7 @@ impl Viewer {
             self.toolbar(ui);
             self.viewports_ui(ui);
         });
+        self.follow_linked_scroll();
         self.windows(&ctx);
         self.text_entry(&ctx);
         self.export_window(&ctx);
