@@ -369,9 +369,22 @@ impl ViewTransform {
     }
 }
 
+/// Labels for the left, right, top and bottom edges of a picture whose
+/// screen right and screen down point along `right` and `down` (patient
+/// axes).
+pub fn edge_labels(right: [f64; 3], down: [f64; 3]) -> [String; 4] {
+    let neg = |v: [f64; 3]| v.map(|c| -c);
+    [
+        direction_letters(neg(right)),
+        direction_letters(right),
+        direction_letters(neg(down)),
+        direction_letters(down),
+    ]
+}
+
 /// Patient directions: +x left, +y posterior, +z head (DICOM patient
 /// coordinates).
-pub fn direction_letters(v: [f64; 3]) -> String {
+fn direction_letters(v: [f64; 3]) -> String {
     let letters = [('L', 'R'), ('P', 'A'), ('H', 'F')];
     let mut parts: Vec<(f64, char)> = v
         .iter()
@@ -427,12 +440,7 @@ pub fn orientation_labels(
         down = right;
         right = new_right;
     }
-    Some([
-        direction_letters(neg(right)),
-        direction_letters(right),
-        direction_letters(neg(down)),
-        direction_letters(down),
-    ])
+    Some(edge_labels(right, down))
 }
 
 /// A scale bar: its length in mm and in points, for a spacing of

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::json::{ImageInfo, InfoRecord, SeriesInfo, write_json};
-use super::report;
+use super::{report, threads};
 use crate::imaging::series::assemble;
 use crate::imaging::{self, FrameSelection, LoadOptions, frame_stats};
 
@@ -22,11 +22,6 @@ pub struct InfoArgs {
     /// Modality LUT).
     #[arg(long)]
     pub stats: bool,
-}
-
-/// Loader threads: one per core.
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Runs `hilum info`; returns the process exit code.

@@ -152,6 +152,11 @@ pub enum Command {
 }
 
 /// Prints one error line, `hilum: ...`, on stderr.
+/// Loader threads for the commands that read many files: one per core.
+fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn report(err: &dyn std::fmt::Display) {
     eprintln!("hilum: {err}");
 }

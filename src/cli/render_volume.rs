@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::render::RenderArgs;
-use super::report;
+use super::{report, threads};
 use crate::imaging::series::assemble;
 use crate::imaging::voi::{Voi, WindowChoice};
 use crate::imaging::volume::display::{plane_voi, render_plane_with};
@@ -62,11 +62,6 @@ impl From<&Voi> for WindowReport {
             Voi::Table(_) => WindowReport::Table { voi_lut: true },
         }
     }
-}
-
-/// Loader threads: one per core.
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The images of the one series under `path` (or of `--series UID`), as

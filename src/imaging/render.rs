@@ -117,6 +117,12 @@ fn modality_min_max(image: &Image, index: usize, frame: &Frame) -> Option<(f64, 
     }
 }
 
+/// The rank (0-based, in ascending order) of the `percent` percentile
+/// among `n` values: the nearest rank, as every auto window takes it.
+pub(crate) fn percentile_rank(percent: f64, n: usize) -> usize {
+    ((percent.clamp(0.0, 100.0) / 100.0) * n.saturating_sub(1) as f64).round() as usize
+}
+
 /// The modality values at the `low` and `high` percentiles of a gray frame.
 fn modality_percentiles(
     image: &Image,
@@ -132,8 +138,7 @@ fn modality_percentiles(
         return None;
     }
     let n = values.len();
-    let rank = |p: f64| ((p.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64).round() as usize;
-    let (lo_rank, hi_rank) = (rank(low), rank(high));
+    let (lo_rank, hi_rank) = (percentile_rank(low, n), percentile_rank(high, n));
     let lo = *values.select_nth_unstable(lo_rank).1;
     let hi = *values.select_nth_unstable(hi_rank).1;
     let (a, b) = (lut.apply(lo), lut.apply(hi));

@@ -98,6 +98,12 @@ pub struct Patient {
     pub studies: Vec<Study>,
 }
 
+/// The dot product of two patient-space vectors (a position along a
+/// normal, the cosine between two normals).
+pub fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
 /// The slice normal of Image Orientation (Patient): row × column direction.
 pub fn slice_normal(o: &[f64; 6]) -> [f64; 3] {
     let (r, c) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);
@@ -134,11 +140,7 @@ fn build_series(uid: &str, part: Option<usize>, images: &[&Image]) -> Series {
         let n = slice_normal(&o);
         images
             .iter()
-            .map(|i| {
-                i.metadata
-                    .image_position_patient
-                    .map(|p| p[0] * n[0] + p[1] * n[1] + p[2] * n[2])
-            })
+            .map(|i| i.metadata.image_position_patient.map(|p| dot(p, n)))
             .collect()
     });
     let mut instances: Vec<SeriesInstance> = images

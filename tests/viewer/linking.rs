@@ -4,18 +4,13 @@
 
 use super::*;
 
-const PHANTOM: &str = include_str!("../volume/phantom.py");
-
 /// A phantom series `series` of `slices` slices `spacing` mm apart from
 /// z = -20.
 fn phantom(dir: &Path, slices: usize, spacing: f64, series: &str) {
     let spec = serde_json::json!({"rows": 16, "columns": 16, "slices": slices,
         "pixel_spacing": [0.8, 0.8], "slice_spacing": spacing, "z0": -20.0, "window": [40, 400],
         "series_uid": series, "seed": 5});
-    common::python(
-        PHANTOM,
-        &["make", &dir.display().to_string(), &spec.to_string()],
-    );
+    phantom_series(dir, spec);
 }
 
 fn z_of(h: &Harness<'static, Viewer>, v: usize) -> f64 {

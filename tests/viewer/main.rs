@@ -119,6 +119,16 @@ fn wait_for_label(h: &mut Harness<'static, Viewer>, text: &str) {
     }
 }
 
+/// Writes a phantom CT series into `dir` as `spec` asks
+/// (`tests/volume/phantom.py make`, with the venv's pydicom).
+fn phantom_series(dir: &Path, spec: serde_json::Value) {
+    const PHANTOM: &str = include_str!("../volume/phantom.py");
+    common::python(
+        PHANTOM,
+        &["make", &dir.display().to_string(), &spec.to_string()],
+    );
+}
+
 fn drop_files(h: &mut Harness<'static, Viewer>, paths: &[PathBuf]) {
     for p in paths {
         h.input_mut()

@@ -12,16 +12,11 @@ use hilum::imaging::volume::display::render_plane;
 use hilum::imaging::volume::{Plane, Slab, SlabMode, Volume};
 use hilum::imaging::{LoadOptions, load_path};
 
-const PHANTOM: &str = include_str!("../volume/phantom.py");
-
 fn phantom(dir: &Path, tilt: f64) {
     let spec = serde_json::json!({"rows": 40, "columns": 36, "slices": 20,
         "pixel_spacing": [0.8, 0.6], "slice_spacing": 2.0, "z0": -20.0, "window": [40, 400],
         "signed": true, "intercept": -1024.0, "seed": 11, "tilt_degrees": tilt});
-    common::python(
-        PHANTOM,
-        &["make", &dir.display().to_string(), &spec.to_string()],
-    );
+    phantom_series(dir, spec);
 }
 
 /// The same volume, built by the test from the files.

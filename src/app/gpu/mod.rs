@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use eframe::egui_wgpu::{self, wgpu};
 
-use crate::imaging::image::Photometric;
-use crate::imaging::pixels::{FrameKind, Samples};
+use crate::app::viewport::is_gray;
+use crate::imaging::pixels::Samples;
 use crate::imaging::render::{GrayLut, resolve_voi};
 use crate::imaging::{Image, WindowChoice};
 
@@ -188,15 +188,50 @@ pub fn eligible(image: &Image, frame: usize, max_side: u32) -> bool {
     let Ok(f) = image.frame(frame) else {
         return false;
     };
-    image.pixels.photometric.is_monochrome()
-        && image.pixels.photometric != Photometric::PaletteColor
-        && f.kind == FrameKind::Gray
+    is_gray(image, frame)
         && f.columns <= max_side
         && f.rows <= max_side
-        && matches!(
-            f.samples,
-            Samples::U8(_) | Samples::I8(_) | Samples::U16(_) | Samples::I16(_)
-        )
+        && StoredLayout::of(&f.samples).is_some()
+}
+
+/// How a frame's stored values sit in the texture: its format, bytes per
+/// sample, and the two's complement width the shader sign-extends (0 for
+/// unsigned samples).
+#[derive(Debug, Clone, Copy)]
+struct StoredLayout {
+    format: wgpu::TextureFormat,
+    bytes_per_sample: u32,
+    sign_bits: u32,
+}
+
+impl StoredLayout {
+    /// The layout of `samples`, `None` for 32-bit samples.
+    fn of(samples: &Samples) -> Option<Self> {
+        let (format, bytes_per_sample, sign_bits) = match samples {
+            Samples::U8(_) => (wgpu::TextureFormat::R8Uint, 1, 0),
+            Samples::I8(_) => (wgpu::TextureFormat::R8Uint, 1, 8),
+            Samples::U16(_) => (wgpu::TextureFormat::R16Uint, 2, 0),
+            Samples::I16(_) => (wgpu::TextureFormat::R16Uint, 2, 16),
+            Samples::U32(_) | Samples::I32(_) => return None,
+        };
+        Some(Self {
+            format,
+            bytes_per_sample,
+            sign_bits,
+        })
+    }
+}
+
+/// The bytes of 8- or 16-bit samples as the texture takes them (the
+/// samples' own bit patterns, little endian); empty for 32-bit samples.
+fn stored_bytes(samples: &Samples) -> Vec<u8> {
+    match samples {
+        Samples::U8(v) => v.clone(),
+        Samples::I8(v) => bytemuck::cast_slice(v).to_vec(),
+        Samples::U16(v) => bytemuck::cast_slice(v).to_vec(),
+        Samples::I16(v) => bytemuck::cast_slice(v).to_vec(),
+        Samples::U32(_) | Samples::I32(_) => Vec::new(),
+    }
 }
 
 /// A viewport's state on the GPU path, kept by the viewer between frames.
@@ -297,30 +332,6 @@ impl GpuFrame {
     pub fn callback(self, rect: egui::Rect) -> egui::PaintCallback {
         egui_wgpu::Callback::new_paint_callback(rect, self)
     }
-
-    fn texture_data(&self) -> Option<(wgpu::TextureFormat, Vec<u8>, u32, u32, u32)> {
-        let f = self.image.frame(self.frame).ok()?;
-        let (format, bytes, sign_bits) = match &f.samples {
-            Samples::U8(v) => (wgpu::TextureFormat::R8Uint, v.clone(), 0),
-            Samples::I8(v) => (
-                wgpu::TextureFormat::R8Uint,
-                v.iter().map(|&x| x as u8).collect(),
-                8,
-            ),
-            Samples::U16(v) => (
-                wgpu::TextureFormat::R16Uint,
-                bytemuck::cast_slice(v).to_vec(),
-                0,
-            ),
-            Samples::I16(v) => (
-                wgpu::TextureFormat::R16Uint,
-                bytemuck::cast_slice(v).to_vec(),
-                16,
-            ),
-            Samples::U32(_) | Samples::I32(_) => return None,
-        };
-        Some((format, bytes, f.columns, f.rows, sign_bits))
-    }
 }
 
 /// The uniform block of `display.wgsl` (`Params`), 96 bytes.
@@ -360,15 +371,22 @@ impl egui_wgpu::CallbackTrait for GpuFrame {
         let Some(res) = resources.get_mut::<GpuResources>() else {
             return Vec::new();
         };
-        let Some((format, bytes, width, height, sign_bits)) = self.texture_data_if_needed(res)
-        else {
+        let Ok(f) = self.image.frame(self.frame) else {
             return Vec::new();
         };
+        let Some(layout) = StoredLayout::of(&f.samples) else {
+            return Vec::new();
+        };
+        let (width, height) = (f.columns, f.rows);
         let key = FrameKey {
             image: Arc::as_ptr(&self.image) as usize,
             frame: self.frame,
         };
-        if let Some(bytes) = bytes {
+        let held = res
+            .viewports
+            .get(&self.viewport)
+            .is_some_and(|v| v.frame == key);
+        if !held {
             let size = wgpu::Extent3d {
                 width,
                 height,
@@ -386,18 +404,13 @@ impl egui_wgpu::CallbackTrait for GpuFrame {
                     view_formats: &[],
                 })
             };
-            let stored = texture("hilum stored values", format, size);
-            let bytes_per_sample = if format == wgpu::TextureFormat::R8Uint {
-                1
-            } else {
-                2
-            };
+            let stored = texture("hilum stored values", layout.format, size);
             queue.write_texture(
                 stored.as_image_copy(),
-                &bytes,
+                &stored_bytes(&f.samples),
                 wgpu::TexelCopyBufferLayout {
                     offset: 0,
-                    bytes_per_row: Some(width * bytes_per_sample),
+                    bytes_per_row: Some(width * layout.bytes_per_sample),
                     rows_per_image: Some(height),
                 },
                 size,
@@ -490,7 +503,7 @@ impl egui_wgpu::CallbackTrait for GpuFrame {
         queue.write_buffer(
             &v.uniform,
             0,
-            &params_bytes(corners, [width, height], offset, sign_bits, srgb),
+            &params_bytes(corners, [width, height], offset, layout.sign_bits, srgb),
         );
         Vec::new()
     }
@@ -512,41 +525,5 @@ impl egui_wgpu::CallbackTrait for GpuFrame {
         render_pass.set_pipeline(&res.pipeline);
         render_pass.set_bind_group(0, &v.bind_group, &[]);
         render_pass.draw(0..6, 0..1);
-    }
-}
-
-impl GpuFrame {
-    /// The frame's format, size and sign, with its bytes when the GPU does
-    /// not hold this frame yet (`None` bytes: already there).
-    #[allow(clippy::type_complexity)]
-    fn texture_data_if_needed(
-        &self,
-        res: &GpuResources,
-    ) -> Option<(wgpu::TextureFormat, Option<Vec<u8>>, u32, u32, u32)> {
-        let key = FrameKey {
-            image: Arc::as_ptr(&self.image) as usize,
-            frame: self.frame,
-        };
-        let held = res
-            .viewports
-            .get(&self.viewport)
-            .is_some_and(|v| v.frame == key);
-        if held {
-            let f = self.image.frame(self.frame).ok()?;
-            let sign_bits = match f.samples {
-                Samples::I8(_) => 8,
-                Samples::I16(_) => 16,
-                _ => 0,
-            };
-            return Some((
-                wgpu::TextureFormat::R16Uint,
-                None,
-                f.columns,
-                f.rows,
-                sign_bits,
-            ));
-        }
-        let (format, bytes, w, h, sign) = self.texture_data()?;
-        Some((format, Some(bytes), w, h, sign))
     }
 }

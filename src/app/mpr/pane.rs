@@ -8,8 +8,8 @@
 use egui::{Color32, Pos2, Rect, Sense, TextureHandle};
 
 use super::{Mpr, slot};
-use crate::app::state::direction_letters;
-use crate::app::viewport::{TEXTURE_OPTIONS, color_image};
+use crate::app::state::edge_labels;
+use crate::app::viewport::{TEXTURE_OPTIONS, color_image, dragged_window, paint_edge_labels};
 use crate::imaging::WindowChoice;
 use crate::imaging::render::Rendered;
 use crate::imaging::voi::Voi;
@@ -180,12 +180,10 @@ impl Mpr {
             }
         }
         if response.dragged_by(egui::PointerButton::Secondary)
-            && let Some(Voi::Window(mut w)) = self.shown(plane).map(|s| s.voi.clone())
+            && let Some(Voi::Window(w)) = self.shown(plane).map(|s| s.voi.clone())
         {
-            let d = response.drag_delta();
-            let step = w.width.max(20.0) / 300.0;
-            w.width = (w.width + d.x as f64 * step).max(1.0);
-            w.center += d.y as f64 * step;
+            let modifiers = ui.input(|i| i.modifiers);
+            let w = dragged_window(w, response.drag_delta(), modifiers);
             self.window = WindowChoice::Explicit(w);
         }
         let Some(shown) = self.shown(plane) else {
@@ -220,38 +218,14 @@ impl Mpr {
         let stroke = egui::Stroke::new(1.0, Color32::from_rgba_unmultiplied(255, 200, 0, 160));
         painter.vline(sx, image_rect.y_range(), stroke);
         painter.hline(image_rect.x_range(), sy, stroke);
-        let labels = [
-            direction_letters(shown.plane.right.map(|c| -c)),
-            direction_letters(shown.plane.right),
-            direction_letters(shown.plane.down.map(|c| -c)),
-            direction_letters(shown.plane.down),
-        ];
-        let font = egui::FontId::proportional(14.0);
-        let label_color = Color32::from_rgb(255, 220, 120);
-        for (text, pos, align) in [
-            (
-                &labels[0],
-                cell.left_center() + egui::vec2(4.0, 0.0),
-                egui::Align2::LEFT_CENTER,
-            ),
-            (
-                &labels[1],
-                cell.right_center() - egui::vec2(4.0, 0.0),
-                egui::Align2::RIGHT_CENTER,
-            ),
-            (
-                &labels[2],
-                cell.center_top() + egui::vec2(0.0, 4.0),
-                egui::Align2::CENTER_TOP,
-            ),
-            (
-                &labels[3],
-                cell.center_bottom() - egui::vec2(0.0, 4.0),
-                egui::Align2::CENTER_BOTTOM,
-            ),
-        ] {
-            painter.text(pos, align, text, font.clone(), label_color);
-        }
+        paint_edge_labels(
+            &painter,
+            cell,
+            edge_labels(shown.plane.right, shown.plane.down),
+            14.0,
+            4.0,
+            Color32::from_rgb(255, 220, 120),
+        );
         let pointer = response
             .interact_pointer_pos()
             .filter(|_| response.clicked() || response.dragged_by(egui::PointerButton::Primary));

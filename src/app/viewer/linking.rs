@@ -5,7 +5,7 @@
 
 use super::{VIEWPORTS, Viewer};
 use crate::imaging::Image;
-use crate::imaging::series::slice_normal;
+use crate::imaging::series::{dot, slice_normal};
 
 /// Where a slice lies: its Frame of Reference, slice normal and position
 /// along that normal (mm); `None` without that geometry.
@@ -14,17 +14,12 @@ fn slice_place(image: &Image) -> Option<(String, [f64; 3], f64)> {
     let frame_of_reference = m.frame_of_reference_uid.clone()?;
     let normal = slice_normal(&m.image_orientation_patient?);
     let p = m.image_position_patient?;
-    Some((
-        frame_of_reference,
-        normal,
-        p[0] * normal[0] + p[1] * normal[1] + p[2] * normal[2],
-    ))
+    Some((frame_of_reference, normal, dot(p, normal)))
 }
 
 /// True when two unit normals are parallel (either sense) within 1°.
 fn parallel(a: [f64; 3], b: [f64; 3]) -> bool {
-    let dot = a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-    dot.abs() > 1f64.to_radians().cos()
+    dot(a, b).abs() > 1f64.to_radians().cos()
 }
 
 impl Viewer {
@@ -62,11 +57,7 @@ impl Viewer {
                 .enumerate()
                 .filter_map(|(k, e)| {
                     let (f, n, p) = slice_place(&self.library.images[e.image].image)?;
-                    let signed = if n[0] * normal[0] + n[1] * normal[1] + n[2] * normal[2] < 0.0 {
-                        -p
-                    } else {
-                        p
-                    };
+                    let signed = if dot(n, normal) < 0.0 { -p } else { p };
                     (f == frame_of_reference && parallel(n, normal))
                         .then(|| (k, (signed - position).abs()))
                 })

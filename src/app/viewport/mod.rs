@@ -22,6 +22,7 @@ mod texture;
 
 pub use self::foreign_layer::{ForeignInput, ForeignTextures};
 
+pub(crate) use self::overlays::paint_edge_labels;
 pub use self::overlays::value_text;
 pub use self::texture::{
     DisplayKey, Displayed, HeatmapLayer, TEXTURE_OPTIONS, color_image, preview_step,
@@ -350,9 +351,15 @@ pub fn window_drag(
     delta: Vec2,
     modifiers: egui::Modifiers,
 ) {
-    let Some(mut w) = current else {
+    let Some(w) = current else {
         return;
     };
+    state.view.window = WindowChoice::Explicit(dragged_window(w, delta, modifiers));
+}
+
+/// The window `w` becomes by a right drag of `delta`: horizontal changes
+/// the width, vertical the level; Shift is fine (×0.2), Ctrl coarse (×5).
+pub fn dragged_window(mut w: Window, delta: Vec2, modifiers: egui::Modifiers) -> Window {
     let mut step = w.width.max(20.0) / 300.0;
     if modifiers.shift {
         step *= 0.2;
@@ -362,5 +369,5 @@ pub fn window_drag(
     }
     w.width = (w.width + delta.x as f64 * step).max(1.0);
     w.center += delta.y as f64 * step;
-    state.view.window = WindowChoice::Explicit(w);
+    w
 }

@@ -86,6 +86,43 @@ pub(super) fn corner_lines(image: &Image, input: &ViewportInput, t: &ViewTransfo
     ]
 }
 
+/// Paints the orientation labels `[left, right, top, bottom]` centred on
+/// the edges of `rect`, `margin` points inside.
+pub(crate) fn paint_edge_labels(
+    painter: &egui::Painter,
+    rect: Rect,
+    labels: [String; 4],
+    size: f32,
+    margin: f32,
+    color: Color32,
+) {
+    let [left, right, top, bottom] = labels;
+    for (text, pos, align) in [
+        (
+            left,
+            rect.left_center() + Vec2::new(margin, 0.0),
+            egui::Align2::LEFT_CENTER,
+        ),
+        (
+            right,
+            rect.right_center() - Vec2::new(margin, 0.0),
+            egui::Align2::RIGHT_CENTER,
+        ),
+        (
+            top,
+            rect.center_top() + Vec2::new(0.0, margin),
+            egui::Align2::CENTER_TOP,
+        ),
+        (
+            bottom,
+            rect.center_bottom() - Vec2::new(0.0, margin),
+            egui::Align2::CENTER_BOTTOM,
+        ),
+    ] {
+        painter.text(pos, align, text, egui::FontId::proportional(size), color);
+    }
+}
+
 pub(super) fn draw_overlays(
     painter: &egui::Painter,
     rect: Rect,
@@ -128,36 +165,8 @@ pub(super) fn draw_overlays(
             color,
         );
     }
-    if let Some([l, r, top, bottom]) = orientation_labels(&image.metadata, &state.view) {
-        let big = egui::FontId::proportional(16.0);
-        painter.text(
-            rect.left_center() + Vec2::new(6.0, 0.0),
-            egui::Align2::LEFT_CENTER,
-            l,
-            big.clone(),
-            color,
-        );
-        painter.text(
-            rect.right_center() - Vec2::new(6.0, 0.0),
-            egui::Align2::RIGHT_CENTER,
-            r,
-            big.clone(),
-            color,
-        );
-        painter.text(
-            rect.center_top() + Vec2::new(0.0, 6.0),
-            egui::Align2::CENTER_TOP,
-            top,
-            big.clone(),
-            color,
-        );
-        painter.text(
-            rect.center_bottom() - Vec2::new(0.0, 6.0),
-            egui::Align2::CENTER_BOTTOM,
-            bottom,
-            big,
-            color,
-        );
+    if let Some(labels) = orientation_labels(&image.metadata, &state.view) {
+        paint_edge_labels(painter, rect, labels, 16.0, 6.0, color);
     }
     if let Some((spacing, source)) = image.metadata.measurement_spacing()
         && let Some((mm, points)) = scale_bar(spacing[1], t.scale, rect.width() / 4.0)

@@ -4,7 +4,7 @@
 
 use super::reformat::PlaneImage;
 use super::{Volume, VolumeError};
-use crate::imaging::render::{Rendered, display_modality_value, resolve_voi_over};
+use crate::imaging::render::{Rendered, display_modality_value, percentile_rank, resolve_voi_over};
 use crate::imaging::voi::{Voi, WindowChoice};
 
 /// The smallest and largest of `values`.
@@ -23,9 +23,12 @@ fn percentiles(values: &[f64], low: f64, high: f64) -> Option<(f64, f64)> {
     }
     let mut sorted = values.to_vec();
     let n = sorted.len();
-    let rank = |p: f64| ((p.clamp(0.0, 100.0) / 100.0) * (n - 1) as f64).round() as usize;
-    let lo = *sorted.select_nth_unstable_by(rank(low), f64::total_cmp).1;
-    let hi = *sorted.select_nth_unstable_by(rank(high), f64::total_cmp).1;
+    let lo = *sorted
+        .select_nth_unstable_by(percentile_rank(low, n), f64::total_cmp)
+        .1;
+    let hi = *sorted
+        .select_nth_unstable_by(percentile_rank(high, n), f64::total_cmp)
+        .1;
     Some((lo, hi))
 }
 

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::image::Image;
-use super::series::{SliceGap, find_gaps, median, slice_normal};
+use super::series::{SliceGap, dot, find_gaps, median, slice_normal};
 
 pub use self::display::render_plane;
 pub use self::reformat::{Plane, PlaneImage, Slab, SlabMode};
@@ -191,10 +191,6 @@ pub struct Volume {
     images: Vec<Arc<Image>>,
     slices: Vec<Slice>,
     geometry: VolumeGeometry,
-}
-
-fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
-    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
 fn close(a: &[f64], b: &[f64], tolerance: f64) -> bool {
