@@ -43,6 +43,8 @@ use hilum::imaging::{LoadOptions, WindowChoice, load_path, render_frame};
 
 fn viewer() -> Viewer {
     let settings = Settings {
+        // The benchmarks arrange the viewports themselves.
+        hanging_protocols: false,
         auto_run_ai: false,
         corner_text: true,
         ..Settings::default()

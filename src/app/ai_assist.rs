@@ -184,10 +184,11 @@ impl AiAssist {
         self.results.request(key, || c.submit(Arc::clone(image)));
     }
 
-    /// Cancels work for any image other than `shown`.
-    pub fn forget_stale(&mut self, shown: Option<&Image>) {
+    /// Cancels work for any image other than `wanted` (what is shown, and
+    /// what is fetched ahead).
+    pub fn forget_stale(&mut self, wanted: &[&Image]) {
         self.results
-            .forget_stale(|(path, _)| shown.is_some_and(|i| i.path == *path));
+            .forget_stale(|(path, _)| wanted.iter().any(|i| i.path == *path));
     }
 
     /// Cancels the request in flight (the worker is being replaced).

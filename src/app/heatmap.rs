@@ -149,10 +149,10 @@ impl Heatmaps {
         HeatmapState::Running(None)
     }
 
-    /// Cancels the request in flight unless it is for `shown` (the key of
-    /// the heatmap on screen, if any).
-    pub fn forget_stale(&mut self, shown: Option<&HeatmapKey>) {
-        self.maps.forget_stale(|key| Some(key) == shown);
+    /// Cancels the request in flight unless it is for one of `wanted`
+    /// (the map on screen, and the one fetched ahead).
+    pub fn forget_stale(&mut self, wanted: &[&HeatmapKey]) {
+        self.maps.forget_stale(|key| wanted.contains(&key));
     }
 
     /// Forgets every map and cancels the request in flight (the model

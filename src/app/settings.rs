@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::ai::saliency::overlay::{Colormap, OverlayStyle};
+use crate::app::hanging::{HangingRule, default_rules};
 
 /// The key under which eframe stores the settings.
 pub const STORAGE_KEY: &str = "hilum-viewer-settings";
@@ -138,6 +139,19 @@ pub struct Settings {
     /// Viewports with the active viewport's Frame of Reference scroll with
     /// it, by position.
     pub link_scroll: bool,
+    /// Viewports of the active viewport's modality take its window/level.
+    pub link_window: bool,
+    /// Viewports take the active viewport's zoom (at the same mm per
+    /// point) and pan.
+    pub link_zoom: bool,
+    /// The line where the active viewport's slice crosses the others.
+    pub reference_lines: bool,
+    /// The AI panel shown.
+    pub ai_panel: bool,
+    /// Layouts per modality applied when a study opens.
+    pub hanging_protocols: bool,
+    /// Those layouts, first match wins.
+    pub hanging: Vec<HangingRule>,
 }
 
 impl Default for Settings {
@@ -154,6 +168,12 @@ impl Default for Settings {
             recent: Vec::new(),
             presets: default_presets(),
             link_scroll: true,
+            link_window: false,
+            link_zoom: false,
+            reference_lines: true,
+            ai_panel: true,
+            hanging_protocols: true,
+            hanging: default_rules(),
         }
     }
 }

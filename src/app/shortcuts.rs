@@ -95,6 +95,11 @@ pub enum Action {
     SlabThinner,
     /// MPR: the next slab mode (MIP, MinIP, mean).
     SlabMode,
+    /// Link the shown studies at the slices shown now (sets the offset
+    /// between their Frames of Reference).
+    LinkHere,
+    /// Open the prior study of the active viewport's patient beside it.
+    ComparePrior,
 }
 
 /// One row of the table.
@@ -244,6 +249,16 @@ pub const SHORTCUTS: &[Shortcut] = &[
         Action::SlabMode,
         plain(Key::D),
         "MPR: slab mode (MIP, MinIP, mean)",
+    ),
+    row(
+        Action::LinkHere,
+        shift(Key::L),
+        "Link the shown studies at these slices (prior of another Frame of Reference)",
+    ),
+    row(
+        Action::ComparePrior,
+        plain(Key::K),
+        "Compare: the patient's prior study beside this one, linked",
     ),
     row(
         Action::Tool(Tool::Navigate),

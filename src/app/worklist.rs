@@ -38,6 +38,18 @@ pub struct WorklistPanel {
     pub error: Option<String>,
     /// Enter was pressed: open the next unread study.
     pub open_next: bool,
+    /// The files of the study Enter opens next, loaded (and classified)
+    /// ahead while the reader reads the current one.
+    pub ahead: Option<Vec<PathBuf>>,
+    /// A triage run started from the viewer (File → Triage a folder…).
+    pub run: Option<crate::app::triage_run::TriageRun>,
+    /// How the last run ended, in words.
+    pub run_note: Option<String>,
+    /// Where runs started here write their results (default: the data
+    /// folder's `triage`).
+    pub triage_dir: Option<PathBuf>,
+    /// The folder dialog for a triage run.
+    pub folder_dialog: Option<Promise<Option<PathBuf>>>,
     saver: Option<SaverChannels>,
 }
 
@@ -131,6 +143,20 @@ impl WorklistPanel {
 
     /// Draws the panel; returns the row the reader clicked.
     pub fn show(&mut self, ui: &mut egui::Ui) -> Option<usize> {
+        if let Some(run) = &self.run {
+            ui.horizontal_wrapped(|ui| {
+                ui.spinner();
+                ui.label(crate::app::triage_run::describe(run));
+                if run.cancelling() {
+                    ui.label("Stopping…");
+                } else if ui.button("Stop triage").clicked() {
+                    run.cancel();
+                }
+            });
+        }
+        if let Some(note) = &self.run_note {
+            ui.label(note);
+        }
         if let Some((path, _)) = &self.loading {
             ui.horizontal(|ui| {
                 ui.spinner();

@@ -170,8 +170,9 @@ pub fn run_triage(args: &TriageArgs) -> i32 {
         }
         if last.elapsed() >= Duration::from_secs(1) || p.done == p.total {
             last = Instant::now();
-            eprintln!("hilum: triage {}", progress_line(p));
+            eprintln!("hilum: triage {}", p.line());
         }
+        std::ops::ControlFlow::Continue(())
     };
     match triage::run(
         &mut model,
@@ -199,22 +200,6 @@ pub fn run_triage(args: &TriageArgs) -> i32 {
             1
         }
     }
-}
-
-/// `120/300 (2 failed, 5 outside scope), 14.2 images/s, ETA 0:13`.
-pub fn progress_line(p: &Progress) -> String {
-    let eta = p.eta_seconds().map_or("—".to_string(), |s| {
-        let s = s.round() as u64;
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    });
-    format!(
-        "{}/{} ({} failed, {} outside scope), {:.1} images/s, ETA {eta}",
-        p.done,
-        p.total,
-        p.failed,
-        p.out_of_scope,
-        p.rate()
-    )
 }
 
 fn run_merge(args: &MergeArgs) -> i32 {

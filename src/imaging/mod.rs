@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod color;
 pub mod dicom;
+pub mod geometry;
 pub mod guard;
 pub mod image;
 pub mod media;

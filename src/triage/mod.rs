@@ -57,6 +57,24 @@ impl Progress {
         let rate = self.rate();
         (rate > 0.0).then(|| (self.total.saturating_sub(self.done)) as f64 / rate)
     }
+
+    /// The progress in one line, as `hilum triage` prints it and the
+    /// viewer shows it: `120/300 (2 failed, 5 outside scope), 14.2
+    /// images/s, ETA 0:00:13`.
+    pub fn line(&self) -> String {
+        let eta = self.eta_seconds().map_or("—".to_string(), |s| {
+            let s = s.round() as u64;
+            format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+        });
+        format!(
+            "{}/{} ({} failed, {} outside scope), {:.1} images/s, ETA {eta}",
+            self.done,
+            self.total,
+            self.failed,
+            self.out_of_scope,
+            self.rate()
+        )
+    }
 }
 
 /// What a run did.
@@ -113,7 +131,8 @@ fn load_and_prepare(file: &PlannedFile, model: &crate::ai::Manifest) -> Prepared
 /// Runs `model` over `plan`, appending one line per image to `writer`
 /// and skipping the images in `done`; writes the plan next to `out` first.
 /// `threads` read and preprocess images (0: one per core); `on_progress`
-/// is called after every image.
+/// is called after every image, and a `Break` from it stops the run there
+/// (what is written stays, whole; a later `--resume` goes on from it).
 pub fn run(
     model: &mut LoadedModel,
     plan: &Plan,
@@ -121,7 +140,7 @@ pub fn run(
     writer: &mut ResultsWriter,
     done: &std::collections::HashSet<String>,
     threads: usize,
-    on_progress: &mut dyn FnMut(&Progress, &TriageRecord),
+    on_progress: &mut dyn FnMut(&Progress, &TriageRecord) -> std::ops::ControlFlow<()>,
 ) -> Result<Summary, TriageError> {
     let stamp = stamp(model);
     write_plan(out, plan, &stamp)?;
@@ -141,11 +160,13 @@ pub fn run(
     };
     let start = Instant::now();
     let mut failure: Option<ResultsError> = None;
-    // Set once the results file cannot be written: the files not read yet
-    // are then passed over instead of decoded for nothing.
+    let mut cancelled = false;
+    // Set once the results file cannot be written or the caller stops the
+    // run: the files not read yet are then passed over instead of decoded
+    // for nothing.
     let stopped = std::sync::atomic::AtomicBool::new(false);
     let mut emit = |record: TriageRecord, progress: &mut Progress| {
-        if failure.is_some() {
+        if failure.is_some() || cancelled {
             return;
         }
         progress.done += 1;
@@ -153,7 +174,12 @@ pub fn run(
         progress.out_of_scope += usize::from(record.in_scope == Some(false));
         progress.seconds = start.elapsed().as_secs_f64();
         match writer.write(&record) {
-            Ok(()) => on_progress(progress, &record),
+            Ok(()) => {
+                if on_progress(progress, &record).is_break() {
+                    cancelled = true;
+                    stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
             Err(e) => {
                 failure = Some(e);
                 stopped.store(true, std::sync::atomic::Ordering::Relaxed);

@@ -307,3 +307,61 @@ fn a_killed_task_resumes_without_duplicates() {
     assert!(again.status.success(), "{}", stderr(&again));
     assert_eq!(read_lines(&out).len(), archive.reference.len());
 }
+
+#[test]
+fn a_run_its_caller_stops_keeps_whole_lines_and_a_resume_finishes_it() {
+    use hilum::ai::{EngineChoice, EpChoice, LoadedModel, Manifest, RuntimeSettings};
+    use hilum::triage::results::{Existing, ResultsWriter};
+    use hilum::triage::{self, Shard};
+    use std::ops::ControlFlow;
+
+    let archive = archive();
+    let out = scratch("stopped").join("results.jsonl");
+    let manifest = Manifest::load(&hilum::ai::resolve_model(None).unwrap()).unwrap();
+    let runtime = RuntimeSettings {
+        engine: EngineChoice::Onnxruntime,
+        ep: EpChoice::Cpu,
+        ..RuntimeSettings::default()
+    };
+    let mut model = LoadedModel::load(manifest.clone(), &runtime).unwrap();
+    let plan = triage::plan::plan(std::slice::from_ref(&archive.root), Shard::WHOLE, 2);
+    let open =
+        |existing| ResultsWriter::open(&out, existing, &manifest.id, &manifest.version).unwrap();
+    let mut run = |existing,
+                   on_progress: &mut dyn FnMut(
+        &triage::Progress,
+        &triage::record::TriageRecord,
+    ) -> ControlFlow<()>| {
+        let (mut writer, done) = open(existing);
+        let summary = triage::run(&mut model, &plan, &out, &mut writer, &done, 2, on_progress);
+        (summary.unwrap(), done.len())
+    };
+    // The viewer's Stop button: the caller breaks after the fifth image.
+    let mut calls = 0;
+    let (summary, _) = run(Existing::Refuse, &mut |_, _| {
+        calls += 1;
+        if calls == 5 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    assert_eq!(summary.progress.done, 5);
+    assert!(summary.progress.total > 5);
+    assert_eq!(
+        read_lines(&out).len(),
+        5,
+        "whole lines, none after the stop"
+    );
+
+    let (summary, already) = run(Existing::Resume, &mut |_, _| ControlFlow::Continue(()));
+    assert_eq!(already, 5);
+    assert_eq!(summary.already_done, 5);
+    let lines = read_lines(&out);
+    assert_eq!(
+        lines.len(),
+        archive.reference.len(),
+        "no duplicate, none missing"
+    );
+    assert_same_as_reference(&lines, "stopped, then resumed");
+}

@@ -15,9 +15,11 @@ mod annotate;
 mod display;
 mod foreign;
 mod gpu;
+mod hanging;
 mod linking;
 mod mpr;
 mod pacs;
+mod priors;
 mod worklist;
 
 use std::path::{Path, PathBuf};
@@ -70,9 +72,13 @@ impl egui::DroppedFile for Dropped {
     }
 }
 
+/// Settings for the tests: no AI run on its own, and no layout per
+/// modality (the tests arrange the viewports themselves; `hanging.rs`
+/// tests the layouts).
 fn settings() -> Settings {
     Settings {
         auto_run_ai: false,
+        hanging_protocols: false,
         ..Settings::default()
     }
 }
@@ -127,6 +133,16 @@ fn phantom_series(dir: &Path, spec: serde_json::Value) {
         PHANTOM,
         &["make", &dir.display().to_string(), &spec.to_string()],
     );
+}
+
+/// The z of Image Position (Patient) of what viewport `v` shows.
+fn z_of(h: &Harness<'static, Viewer>, v: usize) -> f64 {
+    let (image, _) = h.state().shown(v).unwrap();
+    h.state().library.images[image]
+        .image
+        .metadata
+        .image_position_patient
+        .unwrap()[2]
 }
 
 fn drop_files(h: &mut Harness<'static, Viewer>, paths: &[PathBuf]) {

@@ -159,3 +159,135 @@ fn triage_results_open_as_a_worklist_and_enter_opens_the_next_unread_study() {
         shown_path(v).as_deref() == Some(third.as_path())
     });
 }
+
+#[test]
+fn the_next_unread_study_is_loaded_classified_and_mapped_ahead_so_enter_shows_it_ready() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = triage(dir.path());
+    let expected = most_suspicious_first(&results);
+    let runtime = RuntimeSettings {
+        engine: EngineChoice::Onnxruntime,
+        ep: EpChoice::Cpu,
+        ..RuntimeSettings::default()
+    };
+    let classifier = WorkerClassifier::spawn(manifest(), runtime);
+    let settings = Settings {
+        hanging_protocols: false,
+        ..Settings::default()
+    };
+    let mut h = harness(Viewer::new(
+        settings,
+        AiAssist::new(Ok(Box::new(classifier))),
+    ));
+    h.state_mut().heatmaps.visible = true;
+    drop_files(&mut h, std::slice::from_ref(&results));
+    step_until(&mut h, "the worklist", |v| v.worklist.list.is_some());
+    h.key_press(Key::Enter);
+    let first = expected[0].clone();
+    step_until(&mut h, "the first study on screen", |v| {
+        shown_path(v).as_deref() == Some(first.as_path())
+    });
+    // While the first is read, the second is loaded, classified and its
+    // heatmap made, after the first's.
+    let ready = |v: &Viewer, path: &Path| {
+        let Some(index) = v.library.index_of(path) else {
+            return false;
+        };
+        let image = &v.library.images[index].image;
+        let key = v.heatmaps.key(image, 0, v.ai.model().unwrap());
+        matches!(v.ai.view(image), hilum::app::ai_assist::AiView::Done(_))
+            && v.heatmaps.cached(&key).is_some_and(|m| m.is_ok())
+    };
+    let next = expected[1].clone();
+    step_until(&mut h, "the next study ready ahead", |v| {
+        ready(v, &first) && ready(v, &next)
+    });
+    assert_eq!(
+        h.state().worklist.ahead.as_ref().map(|f| f[0].clone()),
+        Some(next.clone())
+    );
+    // Enter shows it with its result and heatmap in the next frame.
+    h.key_press(Key::Enter);
+    h.step();
+    let v = h.state();
+    assert_eq!(shown_path(v).as_deref(), Some(next.as_path()));
+    assert!(ready(v, &next));
+}
+
+/// Names, sizes and modification times of the files in `dir`.
+fn listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                m.len(),
+                m.modified().unwrap(),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn a_folder_triaged_from_the_viewer_opens_as_its_worklist_and_leaves_the_folder_alone() {
+    let source = tempfile::tempdir().unwrap();
+    for xray in &XRAYS[..3] {
+        let from = asset(xray);
+        std::fs::copy(&from, source.path().join(from.file_name().unwrap())).unwrap();
+    }
+    std::fs::write(source.path().join("broken.dcm"), b"DICM? not really").unwrap();
+    let before = listing(source.path());
+    let results = tempfile::tempdir().unwrap();
+    let mut h = harness(viewer_without_ai());
+    h.state_mut().worklist.triage_dir = Some(results.path().to_path_buf());
+    let ctx = h.ctx.clone();
+    h.state_mut()
+        .triage_folder(&ctx, source.path().to_path_buf());
+    step_until(&mut h, "the triage's worklist", |v| {
+        v.worklist.list.as_ref().is_some_and(|l| l.rows.len() == 4)
+    });
+    let note = h.state().worklist.run_note.clone().unwrap();
+    assert!(
+        note.contains("done: 4 images (1 failed, 0 outside the model's scope), 0 already there"),
+        "{note}"
+    );
+    wait_for_label(&mut h, "4 studies, 4 unread");
+    // The results are in the triage folder, one line per image; the
+    // source folder is as it was.
+    let written: Vec<PathBuf> = std::fs::read_dir(results.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert_eq!(written.len(), 1, "{written:?}");
+    assert_eq!(
+        std::fs::read_to_string(&written[0])
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+    assert_eq!(listing(source.path()), before);
+
+    // The same folder again goes on from its results: nothing is redone.
+    h.state_mut()
+        .triage_folder(&ctx, source.path().to_path_buf());
+    step_until(&mut h, "the second run", |v| {
+        v.worklist.run.is_none()
+            && v.worklist
+                .run_note
+                .as_deref()
+                .is_some_and(|n| n.contains("4 already there"))
+    });
+    assert_eq!(
+        std::fs::read_to_string(&written[0])
+            .unwrap()
+            .lines()
+            .count(),
+        4
+    );
+}

@@ -10,7 +10,7 @@ Usage:
   about the row direction while the table still moves along z: a gantry
   tilt), signed, slope, intercept, window [c, w] or null, skip (slice
   numbers left out: a gap), duplicate (a slice number written twice),
-  series_uid, seed. File names are shuffled and Instance Numbers scrambled,
+  series_uid, study_uid, frame_of_reference_uid, study_date, seed. File names are shuffled and Instance Numbers scrambled,
   so only Image Position (Patient) orders the slices.
 
 `reference` reads the series back with pydicom, orders it by position along
@@ -50,8 +50,9 @@ def make(out, spec):
     normal = np.cross(row_dir, col_dir)
     # The table moves along z; without tilt that is the normal's direction.
     step_dir = np.array([0.0, 0.0, 1.0]) if tilt else normal
-    study, series = generate_uid(), spec.get("series_uid") or generate_uid()
-    frame_of_reference = generate_uid()
+    study = spec.get("study_uid") or generate_uid()
+    series = spec.get("series_uid") or generate_uid()
+    frame_of_reference = spec.get("frame_of_reference_uid") or generate_uid()
     numbers = [k for k in range(n) if k not in spec.get("skip", [])]
     if "duplicate" in spec:
         numbers.append(spec["duplicate"])
@@ -101,6 +102,8 @@ def make(out, spec):
         ds.PixelRepresentation = 1 if signed else 0
         ds.RescaleSlope = str(slope)
         ds.RescaleIntercept = str(intercept)
+        if spec.get("study_date"):
+            ds.StudyDate = spec["study_date"]
         if spec.get("window"):
             ds.WindowCenter, ds.WindowWidth = [str(v) for v in spec["window"]]
         ds.PixelData = stored.tobytes()

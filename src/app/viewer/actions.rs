@@ -196,6 +196,8 @@ impl Viewer {
             Action::Export => self.export.open = true,
             // Only the MPR layout has slabs (`apply_mpr`).
             Action::Mpr | Action::SlabThicker | Action::SlabThinner | Action::SlabMode => {}
+            Action::LinkHere => self.link_here(),
+            Action::ComparePrior => self.compare_prior(),
             Action::CancelLoading => {
                 if self.show_help {
                     self.show_help = false;

@@ -60,6 +60,15 @@ impl Viewer {
                     {
                         self.pacs.open = true;
                     }
+                    if ui
+                        .button("Triage a folder…")
+                        .on_hover_text(
+                            "Run the model over a folder and open the results as a worklist",
+                        )
+                        .clicked()
+                    {
+                        self.pick_triage_folder();
+                    }
                     if ui.button("Export…").clicked() {
                         self.export.open = true;
                     }
@@ -89,10 +98,38 @@ impl Viewer {
                         self.show_settings = true;
                     }
                     ui.checkbox(&mut self.settings.tag_browser, "DICOM tags");
+                    ui.checkbox(&mut self.settings.ai_panel, "AI panel");
+                    ui.checkbox(
+                        &mut self.settings.hanging_protocols,
+                        "Layouts per modality when a study opens",
+                    );
                     ui.checkbox(
                         &mut self.settings.link_scroll,
                         "Link scrolling (same Frame of Reference, by position)",
                     );
+                    ui.checkbox(
+                        &mut self.settings.link_window,
+                        "Link window/level (same modality)",
+                    );
+                    ui.checkbox(
+                        &mut self.settings.link_zoom,
+                        "Link zoom and pan (same mm per point)",
+                    );
+                    ui.checkbox(&mut self.settings.reference_lines, "Reference lines");
+                    if ui
+                        .button("Link the shown studies here")
+                        .on_hover_text(shortcuts::keys_for(ui.ctx(), Action::LinkHere))
+                        .clicked()
+                    {
+                        self.apply(Action::LinkHere, ui.ctx().pixels_per_point());
+                    }
+                    if ui
+                        .button("Compare with the prior study")
+                        .on_hover_text(shortcuts::keys_for(ui.ctx(), Action::ComparePrior))
+                        .clicked()
+                    {
+                        self.apply(Action::ComparePrior, ui.ctx().pixels_per_point());
+                    }
                 });
                 if ui.button("Shortcuts (F1)").clicked() {
                     self.show_help = !self.show_help;
@@ -122,7 +159,14 @@ impl Viewer {
                 ui.separator();
                 ui.label(self.display_path_text(ui.ctx()));
                 ui.separator();
-                if let Some(message) = &self.mpr_message {
+                for message in [
+                    &self.mpr_message,
+                    &self.links.message,
+                    &self.hanging.message,
+                ]
+                .into_iter()
+                .flatten()
+                {
                     ui.colored_label(egui::Color32::from_rgb(255, 200, 120), message);
                     ui.separator();
                 }

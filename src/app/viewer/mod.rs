@@ -35,13 +35,18 @@ use super::window_cache::WindowCache;
 use super::worklist::{WorklistPanel, is_results_file};
 
 mod actions;
+mod hanging;
 mod linking;
 mod menus;
 mod mpr_layout;
 mod pacs_window;
 mod panels;
+mod priors;
 mod windows;
 mod worklist_window;
+
+pub use hanging::Hanging;
+pub use linking::Links;
 
 /// Number of viewports kept (the 2×2 layout's).
 pub const VIEWPORTS: usize = 4;
@@ -120,9 +125,11 @@ pub struct Viewer {
     gpu_shown: [bool; VIEWPORTS],
     /// What the GPU path uploaded.
     pub gpu_stats: Arc<super::gpu::GpuStats>,
-    /// The active viewport's series and position when linked viewports
-    /// last followed it.
-    linked_from: Option<(String, usize)>,
+    /// Linked scrolling, windows and zoom, and the reader's offsets
+    /// between Frames of Reference.
+    pub links: Links,
+    /// The layout per modality waiting for a study to load.
+    pub hanging: Hanging,
 }
 
 /// An auto-window (1st–99th percentile) being computed for what viewport
@@ -180,7 +187,8 @@ impl Viewer {
             gpu_views: Default::default(),
             gpu_shown: [false; VIEWPORTS],
             gpu_stats: Arc::default(),
-            linked_from: None,
+            links: Links::default(),
+            hanging: Hanging::default(),
         }
     }
 
@@ -328,6 +336,7 @@ impl Viewer {
             && let Some(first) = self.library.series.first()
         {
             self.viewports[0].series = Some(first.key.clone());
+            self.study_opened(0);
         }
     }
 
@@ -355,24 +364,55 @@ impl Viewer {
             ctx.request_repaint();
         }
         let image = self.active_image().cloned();
-        self.ai.forget_stale(image.as_deref());
+        let ahead = self.worklist_ahead_image();
+        let wanted: Vec<&Image> = image
+            .iter()
+            .chain(ahead.iter())
+            .map(|i| i.as_ref())
+            .collect();
+        self.ai.forget_stale(&wanted);
         // An image outside the model's scope is never run automatically
         // (the reader may still run it, and sees it worded as such).
+        let runs_by_itself = |ai: &AiAssist, image: &Image| {
+            ai.model()
+                .is_none_or(|m| crate::ai::classify::scope_check(m, image).in_scope != Some(false))
+        };
         if self.settings.auto_run_ai
             && let Some(image) = &image
-            && self
-                .ai
-                .model()
-                .is_none_or(|m| crate::ai::classify::scope_check(m, image).in_scope != Some(false))
+            && runs_by_itself(&self.ai, image)
         {
             self.ai.request(image);
         }
         if self.heatmaps.poll() {
             ctx.request_repaint();
         }
-        // A heatmap for anything but what is on screen is cancelled.
+        // A heatmap for anything but what is on screen (or fetched ahead)
+        // is cancelled.
         let wanted = self.wanted_heatmap();
-        self.heatmaps.forget_stale(wanted.as_ref());
+        let ahead_map = ahead.as_ref().and_then(|a| self.wanted_heatmap_of(a, 0));
+        let keep: Vec<&HeatmapKey> = wanted.iter().chain(ahead_map.iter()).collect();
+        self.heatmaps.forget_stale(&keep);
+        // The worklist's next unread study, once what is on screen is done:
+        // its result, then its heatmap, so that Enter shows them at once.
+        let screen_done = !self.ai.is_running()
+            && !self.heatmaps.is_running()
+            && wanted
+                .as_ref()
+                .is_none_or(|k| self.heatmaps.cached(k).is_some());
+        if screen_done
+            && self.settings.auto_run_ai
+            && let Some(ahead) = &ahead
+            && runs_by_itself(&self.ai, ahead)
+        {
+            self.ai.request(ahead);
+            let classified = matches!(self.ai.view(ahead), super::ai_assist::AiView::Done(_));
+            if classified
+                && !self.ai.is_running()
+                && let (Some(_), Some(classifier)) = (&ahead_map, self.ai.classifier())
+            {
+                self.heatmaps.get(classifier, ahead, 0);
+            }
+        }
         if self.ai.is_running() || self.heatmaps.is_running() {
             // Keep polling while the worker runs (it cannot wake egui).
             ctx.request_repaint_after(std::time::Duration::from_millis(50));
@@ -434,6 +474,7 @@ impl Viewer {
         self.drain_loads();
         self.follow_worklist(&ctx);
         self.collect_pacs(&ctx);
+        self.apply_hanging();
         self.handle_drops(&ctx);
         if !ctx.egui_wants_keyboard_input() {
             for action in shortcuts::pressed(&ctx) {
@@ -459,7 +500,7 @@ impl Viewer {
             self.toolbar(ui);
             self.viewports_ui(ui);
         });
-        self.follow_linked_scroll();
+        self.follow_links();
         self.windows(&ctx);
         self.text_entry(&ctx);
         self.export_window(&ctx);
@@ -475,15 +516,18 @@ impl Viewer {
     /// The heatmap the reader is asking for: the active viewport's image
     /// and frame, with the current method and target, when the overlay is on.
     fn wanted_heatmap(&self) -> Option<HeatmapKey> {
+        let (i, frame) = self.shown(self.active)?;
+        self.wanted_heatmap_of(&self.library.images[i].image, frame)
+    }
+
+    /// The heatmap of `image`'s `frame` with the current method and target,
+    /// when the overlay is on.
+    fn wanted_heatmap_of(&self, image: &Image, frame: usize) -> Option<HeatmapKey> {
         if !self.heatmaps.visible {
             return None;
         }
-        let (i, frame) = self.shown(self.active)?;
         let model = self.ai.model()?;
-        Some(
-            self.heatmaps
-                .key(&self.library.images[i].image, frame, model),
-        )
+        Some(self.heatmaps.key(image, frame, model))
     }
 
     /// The active viewport's heatmap, when shown and ready, and faithful

@@ -54,7 +54,14 @@ impl Viewer {
         {
             self.viewports[*viewport].series = Some(series.key.clone());
             self.viewports[*viewport].position = 0;
-            self.active = *viewport;
+            if *viewport != 0 {
+                // A prior beside: scrolled to the current study's anatomy
+                // as its slices arrive (same Frame of Reference).
+                self.links.pending_align = Some((*viewport, 0));
+            } else {
+                self.active = *viewport;
+                self.study_opened(0);
+            }
             self.pending_focus = None;
         }
         if self.pacs.busy() || self.pacs.retrieving() {

@@ -78,6 +78,10 @@ impl Viewer {
             }
             _ => None,
         };
+        // Hidden, the panel still asks for the overlay's heatmap above.
+        if !self.settings.ai_panel {
+            return;
+        }
         egui::Panel::right("ai").default_size(300.0).show(ui, |ui| {
             let view = image.as_ref().map(|i| self.ai.view(i));
             let status = self.ai.status();
@@ -292,6 +296,7 @@ impl Viewer {
             corner_text: self.settings.corner_text,
             active: v == self.active,
             window,
+            reference_line: self.reference_line(v),
         };
         let out = viewport::show(
             ui,

@@ -73,6 +73,8 @@ impl Viewer {
                     self.settings.presets = crate::app::settings::default_presets();
                 }
                 ui.separator();
+                self.hanging_rules_ui(ui);
+                ui.separator();
                 ui.add(
                     egui::Slider::new(&mut self.settings.cine_fps, 1.0..=60.0)
                         .text("Cine frames per second"),
@@ -83,6 +85,76 @@ impl Viewer {
         if apply {
             self.restart_ai(ctx);
         }
+    }
+
+    /// The layouts per modality, editable: one row per rule, first match
+    /// wins.
+    fn hanging_rules_ui(&mut self, ui: &mut egui::Ui) {
+        use crate::app::hanging::{Arrangement, HangingRule, default_rules};
+        ui.strong("Layouts per modality (when a study opens; first match wins)");
+        ui.checkbox(&mut self.settings.hanging_protocols, "Apply them");
+        let presets: Vec<String> = self
+            .settings
+            .presets
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        let mut remove = None;
+        egui::Grid::new("hanging grid").show(ui, |ui| {
+            for (i, rule) in self.settings.hanging.iter_mut().enumerate() {
+                ui.add(
+                    egui::TextEdit::singleline(&mut rule.modality)
+                        .desired_width(40.0)
+                        .hint_text("CT, * …"),
+                );
+                egui::ComboBox::from_id_salt(("hanging arrangement", i))
+                    .selected_text(rule.arrangement.label())
+                    .show_ui(ui, |ui| {
+                        for a in Arrangement::ALL {
+                            ui.selectable_value(&mut rule.arrangement, a, a.label());
+                        }
+                    });
+                egui::ComboBox::from_id_salt(("hanging preset", i))
+                    .selected_text(
+                        rule.preset
+                            .clone()
+                            .unwrap_or_else(|| "file's window".into()),
+                    )
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut rule.preset, None, "file's window");
+                        for name in &presets {
+                            ui.selectable_value(&mut rule.preset, Some(name.clone()), name);
+                        }
+                    });
+                if rule.arrangement == Arrangement::Mpr {
+                    ui.add(
+                        egui::DragValue::new(&mut rule.min_slices)
+                            .range(2..=10000)
+                            .prefix("from ")
+                            .suffix(" slices"),
+                    );
+                } else {
+                    ui.label("");
+                }
+                ui.checkbox(&mut rule.ai_panel, "AI panel");
+                ui.checkbox(&mut rule.with_prior, "prior beside");
+                if ui.button("Remove").clicked() {
+                    remove = Some(i);
+                }
+                ui.end_row();
+            }
+        });
+        if let Some(i) = remove {
+            self.settings.hanging.remove(i);
+        }
+        ui.horizontal(|ui| {
+            if ui.button("Add a rule").clicked() {
+                self.settings.hanging.push(HangingRule::default());
+            }
+            if ui.button("Restore the default layouts").clicked() {
+                self.settings.hanging = default_rules();
+            }
+        });
     }
 
     /// The export dialog, and starting the export it asks for.

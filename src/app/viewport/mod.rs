@@ -160,7 +160,13 @@ pub struct ViewportInput<'a> {
     /// The window applied, resolved (see `app::window_cache`), for the
     /// corner text and the start of a window drag.
     pub window: Option<Window>,
+    /// Where the active viewport's slice crosses this image (image
+    /// coordinates), drawn as a reference line.
+    pub reference_line: Option<[[f32; 2]; 2]>,
 }
+
+/// The colour of reference lines (the active slice on other viewports).
+pub const REFERENCE_LINE_COLOR: Color32 = Color32::from_rgb(240, 220, 40);
 
 /// Draws a viewport and applies zoom, pan and window/level drags to
 /// `state`; the left button goes to `annotator`'s tool first (drawing,
@@ -288,6 +294,13 @@ pub fn show(
         );
     }
 
+    if let Some(line) = input.reference_line {
+        let [a, b] = line.map(|[x, y]| {
+            let [sx, sy] = t.to_screen(x, y);
+            Pos2::new(sx, sy)
+        });
+        painter.line_segment([a, b], egui::Stroke::new(1.5, REFERENCE_LINE_COLOR));
+    }
     annotator.paint(&painter, &t, input.image, image_index, input.frame);
 
     if let Some(pos) = response.hover_pos()

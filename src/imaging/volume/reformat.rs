@@ -128,69 +128,85 @@ pub struct PlaneImage {
     pub reference_slice: usize,
 }
 
-/// Reads samples at `indices` of a frame through its Modality LUT, with
-/// the variant matched once rather than per sample.
-fn gather(
-    samples: &Samples,
-    lut: &ModalityLut,
-    indices: impl Iterator<Item = usize>,
-    mut put: impl FnMut(usize, f64),
-) {
+/// Where one output row reads in one slice: `len` samples from `start`,
+/// `step` apart (1 along a stored row, the row length down a column).
+#[derive(Debug, Clone, Copy)]
+struct Line {
+    start: usize,
+    step: usize,
+    len: usize,
+}
+
+/// Reads the samples of `line` through the Modality LUT and hands each to
+/// `put` with its place on the line; the sample type and the LUT's kind
+/// are matched once per line, not per sample (the same arithmetic as
+/// [`ModalityLut::apply`]).
+#[inline]
+fn gather(samples: &Samples, lut: &ModalityLut, line: Line, mut put: impl FnMut(usize, f64)) {
     macro_rules! each {
+        ($v:expr, $f:expr) => {{
+            let f = $f;
+            let from = &$v[line.start.min($v.len())..];
+            if line.step == 1 {
+                for (k, &x) in from.iter().take(line.len).enumerate() {
+                    put(k, f(x as i64));
+                }
+            } else {
+                for (k, &x) in from.iter().step_by(line.step).take(line.len).enumerate() {
+                    put(k, f(x as i64));
+                }
+            }
+        }};
+    }
+    macro_rules! through_lut {
         ($v:expr) => {
-            for (k, i) in indices.enumerate() {
-                put(k, lut.apply($v[i] as i64));
+            match lut {
+                ModalityLut::Rescale { slope, intercept } => {
+                    let (slope, intercept) = (*slope, *intercept);
+                    each!($v, |x: i64| x as f64 * slope + intercept)
+                }
+                ModalityLut::Table(table) => each!($v, |x: i64| table.lookup(x) as f64),
             }
         };
     }
     match samples {
-        Samples::U8(v) => each!(v),
-        Samples::I8(v) => each!(v),
-        Samples::U16(v) => each!(v),
-        Samples::I16(v) => each!(v),
-        Samples::U32(v) => each!(v),
-        Samples::I32(v) => each!(v),
+        Samples::U8(v) => through_lut!(v),
+        Samples::I8(v) => through_lut!(v),
+        Samples::U16(v) => through_lut!(v),
+        Samples::I16(v) => through_lut!(v),
+        Samples::U32(v) => through_lut!(v),
+        Samples::I32(v) => through_lut!(v),
     }
 }
 
-/// Folds planes into one output: the first plane is stored, the others
-/// combined by the mode; the mean divides at the end.
-struct Accumulator {
+/// Fills one output row from the lines `lines` yields (one per plane of
+/// the slab): the first is stored, the others folded in by `mode`, and the
+/// mean divided at the end. The mode is matched once per line so the inner
+/// loops stay tight.
+fn combine_row<'a>(
+    row: &mut [f64],
     mode: SlabMode,
-    values: Vec<f64>,
-    planes: usize,
+    lines: impl Iterator<Item = (&'a Samples, &'a ModalityLut, Line)>,
+) {
+    let mut planes = 0usize;
+    for (samples, lut, line) in lines {
+        match (planes, mode) {
+            (0, _) => gather(samples, lut, line, |k, v| row[k] = v),
+            (_, SlabMode::Mip) => gather(samples, lut, line, |k, v| row[k] = row[k].max(v)),
+            (_, SlabMode::Minip) => gather(samples, lut, line, |k, v| row[k] = row[k].min(v)),
+            (_, SlabMode::Mean) => gather(samples, lut, line, |k, v| row[k] += v),
+        }
+        planes += 1;
+    }
+    if mode == SlabMode::Mean && planes > 1 {
+        let n = planes as f64;
+        row.iter_mut().for_each(|v| *v /= n);
+    }
 }
 
-impl Accumulator {
-    fn new(mode: SlabMode, len: usize) -> Self {
-        Self {
-            mode,
-            values: vec![0.0; len],
-            planes: 0,
-        }
-    }
-
-    fn put(&mut self, at: usize, v: f64) {
-        let slot = &mut self.values[at];
-        *slot = if self.planes == 0 {
-            v
-        } else {
-            match self.mode {
-                SlabMode::Mip => slot.max(v),
-                SlabMode::Minip => slot.min(v),
-                SlabMode::Mean => *slot + v,
-            }
-        };
-    }
-
-    fn finish(mut self) -> Vec<f64> {
-        if self.mode == SlabMode::Mean && self.planes > 1 {
-            let n = self.planes as f64;
-            self.values.iter_mut().for_each(|v| *v /= n);
-        }
-        self.values
-    }
-}
+/// Voxel reads below which a plane is cut on the calling thread alone
+/// (starting threads would cost more than they save).
+const PARALLEL_READS: usize = 1 << 18;
 
 impl Volume {
     /// How many planes of `plane` there are.
@@ -288,28 +304,65 @@ impl Volume {
             Plane::Coronal => (columns, slices.len()),
             Plane::Sagittal => (rows, slices.len()),
         };
-        let mut acc = Accumulator::new(mode.unwrap_or(SlabMode::Mip), width * height);
-        for k in combined.clone() {
+        let sources = (0..slices.len())
+            .map(|s| self.slice_samples(s))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Output row `j`, plane `k` of the slab: which slice it reads, and
+        // where in that slice.
+        let line_of = |j: usize, k: usize| -> (usize, Line) {
             match plane {
-                Plane::Axial => {
-                    let (samples, lut) = self.slice_samples(k)?;
-                    gather(samples, lut, 0..rows * columns, |i, v| acc.put(i, v));
-                }
-                Plane::Coronal | Plane::Sagittal => {
-                    for (j, &s) in order.iter().enumerate() {
-                        let (samples, lut) = self.slice_samples(s)?;
-                        let base = j * width;
-                        if plane == Plane::Coronal {
-                            let line = k * columns..(k + 1) * columns;
-                            gather(samples, lut, line, |i, v| acc.put(base + i, v));
-                        } else {
-                            let line = (0..rows).map(|r| r * columns + k);
-                            gather(samples, lut, line, |i, v| acc.put(base + i, v));
-                        }
-                    }
-                }
+                Plane::Axial => (
+                    k,
+                    Line {
+                        start: j * columns,
+                        step: 1,
+                        len: columns,
+                    },
+                ),
+                Plane::Coronal => (
+                    order[j],
+                    Line {
+                        start: k * columns,
+                        step: 1,
+                        len: columns,
+                    },
+                ),
+                Plane::Sagittal => (
+                    order[j],
+                    Line {
+                        start: k,
+                        step: columns,
+                        len: rows,
+                    },
+                ),
             }
-            acc.planes += 1;
+        };
+        let fill = |first_row: usize, chunk: &mut [f64]| {
+            for (r, row) in chunk.chunks_mut(width).enumerate() {
+                let lines = combined.clone().map(|k| {
+                    let (s, line) = line_of(first_row + r, k);
+                    (sources[s].0, sources[s].1, line)
+                });
+                combine_row(row, mode.unwrap_or(SlabMode::Mip), lines);
+            }
+        };
+        let mut values = vec![0.0; width * height];
+        let reads = width * height * combined.len();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(reads.div_ceil(PARALLEL_READS))
+            .min(height)
+            .max(1);
+        if threads == 1 {
+            fill(0, &mut values);
+        } else {
+            let rows_each = height.div_ceil(threads);
+            std::thread::scope(|scope| {
+                for (t, chunk) in values.chunks_mut(rows_each * width).enumerate() {
+                    let fill = &fill;
+                    scope.spawn(move || fill(t * rows_each, chunk));
+                }
+            });
         }
         let reformat = plane != Plane::Axial;
         Ok(PlaneImage {
@@ -319,7 +372,7 @@ impl Volume {
             mode,
             width: width as u32,
             height: height as u32,
-            values: acc.finish(),
+            values,
             row_spacing: match plane {
                 Plane::Axial => Some(g.pixel_spacing[0]),
                 _ => g.slice_spacing,
