@@ -37,6 +37,20 @@ fn open_series(dir: &Path) -> Harness<'static, Viewer> {
     h
 }
 
+/// An untilted phantom in `dir`, its reference volume, and the viewer with
+/// the MPR layout open on it.
+fn open_mpr(dir: &Path) -> (Volume, Harness<'static, Viewer>) {
+    phantom(dir, 0.0);
+    let volume = reference_volume(dir);
+    let mut h = open_series(dir);
+    h.key_press(Key::M);
+    h.step();
+    for plane in ["Axial", "Coronal", "Sagittal"] {
+        wait_for_label(&mut h, &format!("{plane} plane"));
+    }
+    (volume, h)
+}
+
 fn corner(h: &Harness<'static, Viewer>, plane: &str) -> String {
     h.get_by_label(&format!("{plane} plane"))
         .value()
@@ -57,14 +71,7 @@ fn assert_pane_is_reference(h: &Harness<'static, Viewer>, volume: &Volume, plane
 #[test]
 fn mpr_opens_and_a_click_in_the_coronal_pane_moves_the_axial_pane_to_that_slice() {
     let dir = tempfile::tempdir().unwrap();
-    phantom(dir.path(), 0.0);
-    let volume = reference_volume(dir.path());
-    let mut h = open_series(dir.path());
-    h.key_press(Key::M);
-    h.step();
-    for plane in ["Axial", "Coronal", "Sagittal"] {
-        wait_for_label(&mut h, &format!("{plane} plane"));
-    }
+    let (volume, mut h) = open_mpr(dir.path());
     for plane in Plane::ALL {
         assert_pane_is_reference(&h, &volume, plane);
     }
@@ -191,4 +198,90 @@ fn a_tilted_series_shows_its_slices_and_says_why_there_are_no_reformats() {
         "{:?}",
         h.state().mpr_message
     );
+}
+
+#[test]
+fn a_length_drawn_on_the_coronal_plane_is_in_mm_and_stays_with_the_anatomy_when_reslicing_or_zooming()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let (volume, mut h) = open_mpr(dir.path());
+    // The length tool; a drag in the coronal pane from column 2 of slice
+    // row 3 to column 12 of row 9: 10 columns of 0.6 mm across, 6 slices of
+    // 2 mm down.
+    h.key_press(Key::L);
+    h.step();
+    let rect = h.state().mpr_rect.unwrap();
+    let point = |h: &Harness<'static, Viewer>, x, y| {
+        h.state()
+            .mpr
+            .as_ref()
+            .unwrap()
+            .screen_point(Plane::Coronal, rect, x, y)
+            .unwrap()
+    };
+    let crosshair = h.state().mpr.as_ref().unwrap().cursor;
+    let (from, to) = (point(&h, 2, 3), point(&h, 12, 9));
+    primary_drag(&mut h, from, to);
+    h.step();
+    let mpr = h.state().mpr.as_ref().unwrap();
+    assert_eq!(
+        mpr.cursor, crosshair,
+        "measuring does not move the crosshair"
+    );
+    assert_eq!(mpr.measurements.len(), 1);
+    let want = (6.0f64 * 6.0 + 12.0 * 12.0).sqrt();
+    let [a, b] = mpr.measurements[0];
+    // The ends went through screen points (f32): to a hundredth of a mm.
+    let got = hilum::app::mpr::distance(a, b);
+    assert!((got - want).abs() < 0.01, "{got} mm, want {want}");
+    // Stored in the patient: its ends are those voxels' centres.
+    let row = mpr.index(Plane::Coronal);
+    let top = volume.patient_point(Plane::Coronal, row, 2.5, 3.5);
+    assert!(
+        (0..3).all(|i| (a[i] - top[i]).abs() < 1e-6),
+        "{a:?} vs {top:?}"
+    );
+    let label = format!("Length {want:.1} mm");
+    assert!(
+        corner(&h, "Coronal").contains(&label),
+        "{}",
+        corner(&h, "Coronal")
+    );
+    assert!(
+        !corner(&h, "Axial").contains("Length"),
+        "not in one axial slice"
+    );
+
+    // One row further it is off the plane; a 2 mm slab takes it in again.
+    assert_eq!(h.state().mpr.as_ref().unwrap().active, Plane::Coronal);
+    h.key_press(Key::ArrowDown);
+    h.step();
+    assert!(!corner(&h, "Coronal").contains("Length"));
+    h.key_press(Key::S);
+    h.step();
+    assert!(corner(&h, "Coronal").contains(&label));
+    h.key_press_modifiers(Modifiers::SHIFT, Key::S);
+    h.key_press(Key::ArrowUp);
+    h.step();
+
+    // Zoomed in, a click still lands on the voxel under it, and the
+    // length is still there.
+    h.key_press(Key::V);
+    h.key_press(Key::Plus);
+    h.step();
+    assert_eq!(h.state().mpr.as_ref().unwrap().zoom[1], 1.25);
+    let target = volume.row_of_slice(5);
+    let at = point(&h, 7, target);
+    click(&mut h, at);
+    h.step();
+    let mpr = h.state().mpr.as_ref().unwrap();
+    assert_eq!(
+        (mpr.index(Plane::Axial), mpr.index(Plane::Sagittal)),
+        (5, 7)
+    );
+    assert!(corner(&h, "Coronal").contains(&label));
+    // Delete removes it.
+    h.key_press(Key::Delete);
+    h.step();
+    assert!(h.state().mpr.as_ref().unwrap().measurements.is_empty());
 }

@@ -400,3 +400,73 @@ fn an_axial_plane_is_the_single_image_rendering_to_the_bit() {
     assert_eq!(a.as_raw(), b.as_raw());
     assert_eq!(report["window"]["center"], -600.0);
 }
+
+#[test]
+fn plane_points_map_to_the_patient_and_back_across_a_gap() {
+    use hilum::imaging::volume::{Plane, Volume};
+    use hilum::imaging::{LoadOptions, load_path};
+    use std::sync::Arc;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = ct_spec();
+    spec["skip"] = json!([6]);
+    make(dir.path(), spec);
+    let images = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| Arc::new(load_path(&e.unwrap().path(), &LoadOptions::default()).unwrap()))
+        .collect();
+    let volume = Volume::build(images).unwrap();
+    // The phantom: rows along +x at 0.9 mm, columns along +y at 0.7 mm,
+    // slices at z = -40 + 2.5 k from (-50, -60), slice 6 missing.
+    let (rs, cs) = (0.7, 0.9);
+    let mut zs: Vec<f64> = (0..15)
+        .filter(|k| *k != 6)
+        .map(|k| -40.0 + 2.5 * k as f64)
+        .collect();
+    zs.reverse(); // the most superior slice is the top row
+    let close = |a: [f64; 3], b: [f64; 3]| (0..3).all(|i| (a[i] - b[i]).abs() < 1e-9);
+    for (row, z) in zs.iter().enumerate() {
+        for x in [0usize, 7, 19] {
+            let coronal = volume.patient_point(Plane::Coronal, 5, x as f64 + 0.5, row as f64 + 0.5);
+            let want = [-50.0 + x as f64 * cs, -60.0 + 5.0 * rs, *z];
+            assert!(
+                close(coronal, want),
+                "coronal row {row}: {coronal:?} vs {want:?}"
+            );
+        }
+        let sagittal = volume.patient_point(Plane::Sagittal, 3, 10.5, row as f64 + 0.5);
+        let want = [-50.0 + 3.0 * cs, -60.0 + 10.0 * rs, *z];
+        assert!(close(sagittal, want), "sagittal row {row}");
+    }
+    // Axial slice k (ascending z, as `hilum info` lists them).
+    let axial = volume.patient_point(Plane::Axial, 6, 2.5, 4.5);
+    let want = [-50.0 + 2.0 * cs, -60.0 + 4.0 * rs, -40.0 + 2.5 * 7.0];
+    assert!(close(axial, want), "{axial:?} vs {want:?}");
+    // And back, with the distance from the plane.
+    for plane in Plane::ALL {
+        for (index, x, y) in [(3usize, 1.5, 2.5), (9, 10.25, 7.75), (0, 0.5, 12.5)] {
+            let p = volume.patient_point(plane, index, x, y);
+            let back = volume.on_plane(plane, index, p);
+            assert!(
+                (back.x - x).abs() < 1e-9
+                    && (back.y - y).abs() < 1e-9
+                    && back.distance.abs() < 1e-9,
+                "{plane:?} {index} ({x}, {y}) → {back:?}"
+            );
+        }
+    }
+    let above = volume.patient_point(Plane::Axial, 6, 3.5, 3.5);
+    let lifted = [above[0], above[1], above[2] + 2.5];
+    let on = volume.on_plane(Plane::Axial, 6, lifted);
+    assert!((on.distance - 2.5).abs() < 1e-9 && (on.x - 3.5).abs() < 1e-9);
+    // A point in the gap (the missing slice's z) falls half-way between
+    // the centres of the rows either side (y = k + 0.5 for row k), i.e. on
+    // the edge of the row below.
+    let gap_z = -40.0 + 2.5 * 6.0;
+    let in_gap = volume.on_plane(Plane::Coronal, 5, [-50.0, -60.0 + 5.0 * rs, gap_z]);
+    let row_below = zs
+        .iter()
+        .position(|z| (*z - (gap_z - 2.5)).abs() < 1e-9)
+        .unwrap();
+    assert!((in_gap.y - row_below as f64).abs() < 1e-9, "{in_gap:?}");
+}

@@ -3,8 +3,10 @@
 //! one slab setting.
 //!
 //! This module is the model (no drawing): which voxel the crosshair is on,
-//! what a click or a scroll in a plane does to it, and how thick each
-//! plane's slab is in planes. [`pane`] draws it.
+//! what a click or a scroll in a plane does to it, how thick each plane's
+//! slab is in planes, each pane's zoom and pan, and the lengths measured
+//! (kept as patient points, shown on every plane they lie in). [`pane`]
+//! draws it.
 
 pub mod pane;
 
@@ -37,6 +39,24 @@ pub struct Mpr {
     pub active: Plane,
     /// What each pane shows, by plane (axial, coronal, sagittal).
     pub(crate) panes: [Option<PaneTexture>; 3],
+    /// Lengths measured on the planes, as patient points (mm), so that
+    /// they show on every plane they lie in, whatever the slicing.
+    pub measurements: Vec<[[f64; 3]; 2]>,
+    /// A length being drawn: its plane and ends (plane coordinates).
+    pub(crate) drawing: Option<(Plane, [f64; 2], [f64; 2])>,
+    /// Each pane's zoom (× the size that fits) and pan (points), by plane.
+    pub zoom: [f32; 3],
+    /// Each pane's pan, points.
+    pub pan: [[f32; 2]; 3],
+}
+
+/// A measurement as one plane shows it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ShownLength {
+    /// Its ends, plane coordinates.
+    pub ends: [[f64; 2]; 2],
+    /// Its length in the patient, mm.
+    pub mm: f64,
 }
 
 /// The slot of `plane` in `[axial, coronal, sagittal]` arrays.
@@ -61,7 +81,51 @@ impl Mpr {
             window,
             active: Plane::Axial,
             panes: Default::default(),
+            measurements: Vec::new(),
+            drawing: None,
+            zoom: [1.0; 3],
+            pan: [[0.0; 2]; 3],
         }
+    }
+
+    /// Adds the length from `from` to `to` (plane coordinates of `plane`
+    /// at its index), stored as patient points.
+    pub fn measure(&mut self, plane: Plane, from: [f64; 2], to: [f64; 2]) {
+        let index = self.index(plane);
+        let ends = [from, to].map(|[x, y]| self.volume.patient_point(plane, index, x, y));
+        self.measurements.push(ends);
+    }
+
+    /// The measurements that lie in `plane` as shown (both ends within
+    /// half a plane, or half the slab, of it), with their lengths.
+    pub fn lengths_on(&self, plane: Plane) -> Vec<ShownLength> {
+        let index = self.index(plane);
+        let spacing = self.volume.plane_spacing(plane).unwrap_or(0.0);
+        let tolerance = (spacing.max(self.slab_mm) / 2.0).max(1e-6) + 1e-6;
+        self.measurements
+            .iter()
+            .filter_map(|ends| {
+                let on = ends.map(|p| self.volume.on_plane(plane, index, p));
+                on.iter()
+                    .all(|o| o.distance.abs() <= tolerance)
+                    .then(|| ShownLength {
+                        ends: on.map(|o| [o.x, o.y]),
+                        mm: distance(ends[0], ends[1]),
+                    })
+            })
+            .collect()
+    }
+
+    /// Zooms `plane`'s pane by `factor` (kept between 1/4 and 32 × fit).
+    pub fn zoom_by(&mut self, plane: Plane, factor: f32) {
+        let zoom = &mut self.zoom[slot(plane)];
+        *zoom = (*zoom * factor).clamp(0.25, 32.0);
+    }
+
+    /// Fits `plane`'s pane again (zoom 1, no pan).
+    pub fn fit(&mut self, plane: Plane) {
+        self.zoom[slot(plane)] = 1.0;
+        self.pan[slot(plane)] = [0.0, 0.0];
     }
 
     /// The index shown in `plane`.
@@ -174,4 +238,9 @@ impl Mpr {
             _ => self.volume.plane_spacing(plane).map(|s| i as f64 * s),
         }
     }
+}
+
+/// The distance between two patient points, mm.
+pub fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
+    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }

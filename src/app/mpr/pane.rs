@@ -129,19 +129,27 @@ impl Mpr {
     }
 
     /// Draws the three panes side by side in `rect`; clicks move the
-    /// crosshair, the wheel scrolls the pane's plane, a right drag changes
-    /// the shared window.
-    pub fn show(&mut self, ui: &mut egui::Ui, rect: Rect) -> PanesOutput {
+    /// crosshair (or, when `measuring`, a drag measures a length), the
+    /// wheel scrolls the pane's plane, Ctrl + wheel zooms, a middle drag
+    /// pans, a right drag changes the shared window.
+    pub fn show(&mut self, ui: &mut egui::Ui, rect: Rect, measuring: bool) -> PanesOutput {
         let mut out = PanesOutput::default();
         for plane in Plane::ALL {
             let cell = cell_rect(rect, plane);
             self.update_pane(ui.ctx(), plane);
-            self.pane_ui(ui, plane, cell, &mut out);
+            self.pane_ui(ui, plane, cell, measuring, &mut out);
         }
         out
     }
 
-    fn pane_ui(&mut self, ui: &mut egui::Ui, plane: Plane, cell: Rect, out: &mut PanesOutput) {
+    fn pane_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        plane: Plane,
+        cell: Rect,
+        measuring: bool,
+        out: &mut PanesOutput,
+    ) {
         let response = ui
             .interact(
                 cell,
@@ -152,13 +160,19 @@ impl Mpr {
         let painter = ui.painter_at(cell);
         painter.rect_filled(cell, 0.0, Color32::BLACK);
         let corner = self.corner_text(plane);
+        let lengths = self.lengths_on(plane);
+        let described: Vec<String> = corner
+            .iter()
+            .cloned()
+            .chain(lengths.iter().map(|l| format!("Length {:.1} mm", l.mm)))
+            .collect();
         response.widget_info(|| {
             let mut info = egui::WidgetInfo::labeled(
                 egui::Role::Canvas,
                 true,
                 format!("{} plane", capitalised(plane.name())),
             );
-            info.current_text_value = Some(corner.join("\n"));
+            info.current_text_value = Some(described.join("\n"));
             info
         });
         if response.clicked() || response.dragged_by(egui::PointerButton::Primary) {
@@ -174,10 +188,20 @@ impl Mpr {
                     })
                     .sum()
             });
-            if wheel != 0.0 {
+            let command = ui.input(|i| i.modifiers.command);
+            if wheel != 0.0 && command {
+                self.active = plane;
+                self.zoom_by(plane, if wheel > 0.0 { 1.1 } else { 1.0 / 1.1 });
+            } else if wheel != 0.0 {
                 self.active = plane;
                 self.scroll(plane, if wheel < 0.0 { 1 } else { -1 });
             }
+        }
+        if response.dragged_by(egui::PointerButton::Middle) {
+            let d = response.drag_delta();
+            let pan = &mut self.pan[slot(plane)];
+            pan[0] += d.x;
+            pan[1] += d.y;
         }
         if response.dragged_by(egui::PointerButton::Secondary)
             && let Some(Voi::Window(w)) = self.shown(plane).map(|s| s.voi.clone())
@@ -198,12 +222,24 @@ impl Mpr {
             self.corner(&painter, cell, &corner);
             return;
         };
-        let image_rect = fit(shown, cell);
+        let image_rect = self.image_rect(shown, cell, plane);
         let (w, h) = (shown.plane.width as f32, shown.plane.height as f32);
+        let to_plane = |p: Pos2| {
+            [
+                ((p.x - image_rect.left()) / image_rect.width() * w) as f64,
+                ((p.y - image_rect.top()) / image_rect.height() * h) as f64,
+            ]
+        };
+        let to_screen = |[x, y]: [f64; 2]| {
+            Pos2::new(
+                image_rect.left() + x as f32 / w * image_rect.width(),
+                image_rect.top() + y as f32 / h * image_rect.height(),
+            )
+        };
         let to_pixel = |p: Pos2| {
-            let x = (p.x - image_rect.left()) / image_rect.width() * w;
-            let y = (p.y - image_rect.top()) / image_rect.height() * h;
-            (x >= 0.0 && y >= 0.0 && x < w && y < h).then_some((x as usize, y as usize))
+            let [x, y] = to_plane(p);
+            (x >= 0.0 && y >= 0.0 && x < w as f64 && y < h as f64)
+                .then_some((x as usize, y as usize))
         };
         let mut mesh = egui::Mesh::with_texture(shown.texture.id());
         mesh.add_rect_with_uv(
@@ -226,11 +262,54 @@ impl Mpr {
             4.0,
             Color32::from_rgb(255, 220, 120),
         );
-        let pointer = response
-            .interact_pointer_pos()
-            .filter(|_| response.clicked() || response.dragged_by(egui::PointerButton::Primary));
-        if let Some((x, y)) = pointer.and_then(to_pixel) {
-            self.click(plane, x, y);
+        let measure_colour = Color32::from_rgb(120, 230, 255);
+        for length in &lengths {
+            let [a, b] = length.ends.map(to_screen);
+            painter.line_segment([a, b], egui::Stroke::new(1.5, measure_colour));
+            painter.text(
+                b + egui::vec2(6.0, -6.0),
+                egui::Align2::LEFT_BOTTOM,
+                format!("{:.1} mm", length.mm),
+                egui::FontId::proportional(13.0),
+                measure_colour,
+            );
+        }
+        let primary = response.dragged_by(egui::PointerButton::Primary);
+        if measuring {
+            // The length tool: a primary drag measures instead of moving
+            // the crosshair.
+            if let Some(p) = response.interact_pointer_pos().filter(|_| primary) {
+                let at = to_plane(p);
+                match &mut self.drawing {
+                    Some((on, _, end)) if *on == plane => *end = at,
+                    _ => {
+                        // From where the button went down, not where the
+                        // drag was first noticed.
+                        let origin = ui.input(|i| i.pointer.press_origin()).unwrap_or(p);
+                        self.drawing = Some((plane, to_plane(origin), at));
+                    }
+                }
+            }
+            if let Some((on, start, end)) = self.drawing
+                && on == plane
+            {
+                if response.drag_stopped() {
+                    self.drawing = None;
+                    if start != end {
+                        self.measure(plane, start, end);
+                    }
+                } else {
+                    let (a, b) = (to_screen(start), to_screen(end));
+                    painter.line_segment([a, b], egui::Stroke::new(1.5, measure_colour));
+                }
+            }
+        } else {
+            let pointer = response
+                .interact_pointer_pos()
+                .filter(|_| response.clicked() || primary);
+            if let Some((x, y)) = pointer.and_then(to_pixel) {
+                self.click(plane, x, y);
+            }
         }
         if let Some((x, y)) = response.hover_pos().and_then(to_pixel)
             && let Some(shown) = self.shown(plane)
@@ -262,7 +341,7 @@ impl Mpr {
     /// pixel (`x`, `y`) of the pane showing `plane` in `rect`.
     pub fn screen_point(&self, plane: Plane, rect: Rect, x: usize, y: usize) -> Option<Pos2> {
         let shown = self.shown(plane)?;
-        let image_rect = fit(shown, cell_rect(rect, plane));
+        let image_rect = self.image_rect(shown, cell_rect(rect, plane), plane);
         Some(Pos2::new(
             image_rect.left() + (x as f32 + 0.5) / shown.plane.width as f32 * image_rect.width(),
             image_rect.top() + (y as f32 + 0.5) / shown.plane.height as f32 * image_rect.height(),
@@ -279,6 +358,19 @@ fn cell_rect(rect: Rect, plane: Plane) -> Rect {
         egui::vec2(width, rect.height()),
     )
     .shrink(1.0)
+}
+
+impl Mpr {
+    /// The image's rectangle in `plane`'s `cell`: the fitted one zoomed
+    /// about the cell's centre and panned.
+    fn image_rect(&self, shown: &ShownPlane, cell: Rect, plane: Plane) -> Rect {
+        let fitted = fit(shown, cell);
+        let [dx, dy] = self.pan[slot(plane)];
+        Rect::from_center_size(
+            fitted.center() + egui::vec2(dx, dy),
+            fitted.size() * self.zoom[slot(plane)],
+        )
+    }
 }
 
 /// The image's rectangle in `cell`: centred, at its physical aspect ratio

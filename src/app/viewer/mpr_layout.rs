@@ -125,6 +125,13 @@ impl Viewer {
                     mpr.window = WindowChoice::Explicit(Window::linear(p.center, p.width.max(1.0)));
                 }
             }
+            Action::ZoomIn => mpr.zoom_by(plane, 1.25),
+            Action::ZoomOut => mpr.zoom_by(plane, 0.8),
+            Action::Fit => mpr.fit(plane),
+            // No selection in the panes: the last length goes.
+            Action::DeleteAnnotation => {
+                mpr.measurements.pop();
+            }
             Action::NextViewport => {
                 let all = crate::imaging::volume::Plane::ALL;
                 let at = all.iter().position(|p| *p == plane).unwrap_or(0);

@@ -137,7 +137,8 @@ impl Viewer {
         let rect = ui.available_rect_before_wrap();
         if let Some(mpr) = &mut self.mpr {
             self.mpr_rect = Some(rect);
-            self.hover = mpr.show(ui, rect).hover;
+            let measuring = self.annotator.tool == crate::app::annotate::Tool::Length;
+            self.hover = mpr.show(ui, rect, measuring).hover;
             return;
         }
         let (cols, rows) = self.settings.layout.grid();

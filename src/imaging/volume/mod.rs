@@ -10,6 +10,7 @@
 //! never hidden.
 
 pub mod display;
+pub mod points;
 pub mod reformat;
 
 use std::path::PathBuf;
