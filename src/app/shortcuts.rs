@@ -95,6 +95,10 @@ pub enum Action {
     SlabThinner,
     /// MPR: the next slab mode (MIP, MinIP, mean).
     SlabMode,
+    /// MPR: rotate the crosshair (oblique planes) counter-clockwise.
+    RotateCrosshairLeft,
+    /// MPR: rotate the crosshair clockwise.
+    RotateCrosshairRight,
     /// Link the shown studies at the slices shown now (sets the offset
     /// between their Frames of Reference).
     LinkHere,
@@ -249,6 +253,16 @@ pub const SHORTCUTS: &[Shortcut] = &[
         Action::SlabMode,
         plain(Key::D),
         "MPR: slab mode (MIP, MinIP, mean)",
+    ),
+    row(
+        Action::RotateCrosshairLeft,
+        plain(Key::OpenBracket),
+        "MPR: rotate the crosshair 5° counter-clockwise (oblique planes)",
+    ),
+    row(
+        Action::RotateCrosshairRight,
+        plain(Key::CloseBracket),
+        "MPR: rotate the crosshair 5° clockwise (oblique planes)",
     ),
     row(
         Action::LinkHere,

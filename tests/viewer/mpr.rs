@@ -285,3 +285,72 @@ fn a_length_drawn_on_the_coronal_plane_is_in_mm_and_stays_with_the_anatomy_when_
     h.step();
     assert!(h.state().mpr.as_ref().unwrap().measurements.is_empty());
 }
+
+#[test]
+fn rotating_the_crosshair_shows_oblique_planes_of_nearest_voxels_slice_by_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let (volume, mut h) = open_mpr(dir.path());
+    let [_, row, column] = h.state().mpr.as_ref().unwrap().cursor;
+    for _ in 0..9 {
+        h.key_press(Key::CloseBracket);
+    }
+    h.step();
+    let text = corner(&h, "Coronal");
+    assert!(text.starts_with("Oblique +45° (from coronal)"), "{text}");
+    assert!(corner(&h, "Sagittal").starts_with("Oblique +45° (from sagittal)"));
+    // Each row is one slice (most superior first); each value the voxel of
+    // that slice nearest the 45° line through the crosshair.
+    let mpr = h.state().mpr.as_ref().unwrap();
+    let line = mpr.oblique_line(Plane::Coronal).unwrap();
+    let shown = &mpr.shown(Plane::Coronal).unwrap().plane;
+    assert_eq!(
+        (shown.width as usize, shown.height as usize),
+        (line.count, 20)
+    );
+    assert!(line.count > 1);
+    for j in [0usize, 7, 19] {
+        let slice = &volume.slices()[volume.slice_at_row(j)];
+        let image = &volume.images()[slice.image];
+        let frame = image.frame(slice.frame).unwrap();
+        for k in 0..line.count {
+            let (c, r) = line.voxel(k);
+            let stored = frame.samples.get(r * 36 + c).unwrap();
+            let want = image.modality_lut(slice.frame).apply(stored);
+            assert_eq!(
+                shown.values[j * line.count + k],
+                want,
+                "row {j}, sample {k}"
+            );
+        }
+    }
+    // The line passes through the crosshair voxel.
+    assert!((0..line.count).any(|k| line.voxel(k) == (column, row)));
+
+    // At 180° the coronal pane is the stored coronal plane, mirrored.
+    for _ in 0..27 {
+        h.key_press(Key::CloseBracket);
+    }
+    h.step();
+    let mpr = h.state().mpr.as_ref().unwrap();
+    assert_eq!(mpr.rotation_degrees, 180.0);
+    let shown = &mpr.shown(Plane::Coronal).unwrap().plane;
+    let stored = volume.plane(Plane::Coronal, row, None).unwrap();
+    assert_eq!(shown.width, stored.width);
+    for j in 0..stored.height as usize {
+        let w = stored.width as usize;
+        let mirrored: Vec<f64> = stored.values[j * w..(j + 1) * w]
+            .iter()
+            .rev()
+            .copied()
+            .collect();
+        assert_eq!(
+            &shown.values[j * w..(j + 1) * w],
+            mirrored.as_slice(),
+            "row {j}"
+        );
+    }
+    // Backspace puts the crosshair straight again.
+    h.key_press(Key::Backspace);
+    h.step();
+    assert!(corner(&h, "Coronal").starts_with(&format!("Coronal {}/40", row + 1)));
+}

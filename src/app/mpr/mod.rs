@@ -13,6 +13,7 @@ pub mod pane;
 use std::sync::Arc;
 
 use crate::imaging::WindowChoice;
+use crate::imaging::volume::oblique::ObliqueLine;
 use crate::imaging::volume::{Plane, Slab, SlabMode, Volume};
 
 pub use self::pane::PaneTexture;
@@ -48,6 +49,10 @@ pub struct Mpr {
     pub zoom: [f32; 3],
     /// Each pane's pan, points.
     pub pan: [[f32; 2]; 3],
+    /// The crosshair's rotation in the axial plane, degrees (−180, 180]:
+    /// other than 0, the coronal and sagittal panes show the oblique
+    /// planes through the crosshair's lines.
+    pub rotation_degrees: f64,
 }
 
 /// A measurement as one plane shows it.
@@ -85,12 +90,46 @@ impl Mpr {
             drawing: None,
             zoom: [1.0; 3],
             pan: [[0.0; 2]; 3],
+            rotation_degrees: 0.0,
         }
     }
 
+    /// Rotates the crosshair by `degrees` (positive from the row direction
+    /// towards the column direction).
+    pub fn rotate(&mut self, degrees: f64) {
+        let mut r = (self.rotation_degrees + degrees).rem_euclid(360.0);
+        if r > 180.0 {
+            r -= 360.0;
+        }
+        self.rotation_degrees = if r.abs() < 1e-9 { 0.0 } else { r };
+    }
+
+    /// True when `plane` shows an oblique plane (the crosshair is rotated
+    /// and the plane is not the axial one).
+    pub fn is_oblique(&self, plane: Plane) -> bool {
+        plane != Plane::Axial && self.rotation_degrees != 0.0
+    }
+
+    /// The line through the crosshair that `plane`'s oblique plane holds,
+    /// when it is oblique: the coronal pane's at the rotation, the
+    /// sagittal pane's a right angle further.
+    pub fn oblique_line(&self, plane: Plane) -> Option<ObliqueLine> {
+        if !self.is_oblique(plane) {
+            return None;
+        }
+        let quarter = if plane == Plane::Sagittal { 90.0 } else { 0.0 };
+        let [_, row, column] = self.cursor;
+        Some(
+            self.volume
+                .oblique_line(column, row, self.rotation_degrees + quarter),
+        )
+    }
     /// Adds the length from `from` to `to` (plane coordinates of `plane`
     /// at its index), stored as patient points.
     pub fn measure(&mut self, plane: Plane, from: [f64; 2], to: [f64; 2]) {
+        if self.is_oblique(plane) {
+            return;
+        }
         let index = self.index(plane);
         let ends = [from, to].map(|[x, y]| self.volume.patient_point(plane, index, x, y));
         self.measurements.push(ends);
@@ -99,6 +138,9 @@ impl Mpr {
     /// The measurements that lie in `plane` as shown (both ends within
     /// half a plane, or half the slab, of it), with their lengths.
     pub fn lengths_on(&self, plane: Plane) -> Vec<ShownLength> {
+        if self.is_oblique(plane) {
+            return Vec::new();
+        }
         let index = self.index(plane);
         let spacing = self.volume.plane_spacing(plane).unwrap_or(0.0);
         let tolerance = (spacing.max(self.slab_mm) / 2.0).max(1e-6) + 1e-6;
@@ -147,6 +189,11 @@ impl Mpr {
         let (rows, columns) = (g.rows as usize, g.columns as usize);
         let slices = self.volume.slices().len();
         let slice_at = |y: usize| self.volume.slice_at_row(y.min(slices.saturating_sub(1)));
+        if let Some(line) = self.oblique_line(plane) {
+            let (c, r) = line.voxel(x.min(line.count.saturating_sub(1)));
+            self.cursor = [slice_at(y), r.min(rows - 1), c.min(columns - 1)];
+            return;
+        }
         match plane {
             Plane::Axial => {
                 self.cursor[1] = y.min(rows - 1);
@@ -167,6 +214,16 @@ impl Mpr {
     /// row).
     pub fn crosshair(&self, plane: Plane) -> (usize, usize) {
         let [k, r, c] = self.cursor;
+        if let Some(line) = self.oblique_line(plane) {
+            // The sample nearest the crosshair along the line.
+            let [dc, dr] = line.step;
+            let along = ((c as f64 - line.start[0]) * dc + (r as f64 - line.start[1]) * dr)
+                / (dc * dc + dr * dr);
+            let x = along
+                .round()
+                .clamp(0.0, line.count.saturating_sub(1) as f64);
+            return (x as usize, self.volume.row_of_slice(k));
+        }
         match plane {
             Plane::Axial => (c, r),
             Plane::Coronal => (c, self.volume.row_of_slice(k)),
@@ -177,7 +234,7 @@ impl Mpr {
     /// The slab of `plane`: as many planes as the thickness covers at its
     /// spacing (at least one), or `None` for single planes.
     pub fn slab(&self, plane: Plane) -> Option<Slab> {
-        if self.slab_mm <= 0.0 {
+        if self.slab_mm <= 0.0 || self.is_oblique(plane) {
             return None;
         }
         let spacing = self.volume.plane_spacing(plane).filter(|s| *s > 0.0)?;
@@ -216,6 +273,9 @@ impl Mpr {
     /// "MIP 10.0 mm (4 planes)".
     pub fn slab_text(&self, plane: Plane) -> String {
         match self.slab(plane) {
+            None if self.slab_mm > 0.0 && self.is_oblique(plane) => {
+                "Thin (no slab when rotated)".into()
+            }
             None => "Thin".into(),
             Some(slab) => format!(
                 "{} {:.1} mm ({} planes)",

@@ -14,6 +14,7 @@ use crate::imaging::WindowChoice;
 use crate::imaging::render::Rendered;
 use crate::imaging::voi::Voi;
 use crate::imaging::volume::display::{plane_voi, render_plane_with};
+use crate::imaging::volume::oblique::ObliqueLine;
 use crate::imaging::volume::{Plane, PlaneImage, Slab};
 
 /// What a pane shows; a new rendering is made only when it changes.
@@ -27,6 +28,8 @@ pub struct PaneKey {
     pub slab: Option<Slab>,
     /// The window.
     pub window: WindowChoice,
+    /// The line an oblique plane holds, when the pane is oblique.
+    pub line: Option<ObliqueLine>,
 }
 
 /// A pane's plane on screen, or why it cannot be shown.
@@ -64,14 +67,18 @@ impl Mpr {
             index: self.index(plane),
             slab: self.slab(plane),
             window: self.window.clone(),
+            line: self.oblique_line(plane),
         };
         let slot = slot(plane);
         if self.panes[slot].as_ref().is_some_and(|p| p.key == key) {
             return;
         }
         let volume = &self.volume;
-        let shown = volume
-            .plane(plane, key.index, key.slab)
+        let cut = match &key.line {
+            Some(line) => volume.oblique_plane(line),
+            None => volume.plane(plane, key.index, key.slab),
+        };
+        let shown = cut
             .and_then(|p| Ok((plane_voi(volume, &p, &key.window)?, p)))
             .map(|(voi, p)| {
                 let rendered = render_plane_with(volume, &p, &voi);
@@ -109,14 +116,23 @@ impl Mpr {
     /// The corner text of `plane`'s pane, one line each.
     pub fn corner_text(&self, plane: Plane) -> Vec<String> {
         let count = self.volume.plane_count(plane);
-        let mut lines = vec![
-            format!(
+        let title = match self.oblique_line(plane) {
+            Some(line) => format!(
+                "Oblique {:+.0}° (from {})",
+                line.degrees - if plane == Plane::Sagittal { 90.0 } else { 0.0 },
+                plane.name()
+            ),
+            None => format!(
                 "{} {}/{}",
                 capitalised(plane.name()),
                 self.index(plane) + 1,
                 count
             ),
+        };
+        let mut lines = vec![
+            title,
             self.position_mm(plane)
+                .filter(|_| !self.is_oblique(plane))
                 .map(|p| format!("Pos {p:.1} mm"))
                 .unwrap_or_default(),
             self.slab_text(plane),
@@ -252,8 +268,20 @@ impl Mpr {
         let sx = image_rect.left() + (cx as f32 + 0.5) / w * image_rect.width();
         let sy = image_rect.top() + (cy as f32 + 0.5) / h * image_rect.height();
         let stroke = egui::Stroke::new(1.0, Color32::from_rgba_unmultiplied(255, 200, 0, 160));
-        painter.vline(sx, image_rect.y_range(), stroke);
-        painter.hline(image_rect.x_range(), sy, stroke);
+        let rotated = [Plane::Coronal, Plane::Sagittal].map(|p| self.oblique_line(p));
+        if plane == Plane::Axial && rotated[0].is_some() {
+            // The rotated crosshair: the lines the oblique planes hold.
+            for line in rotated.into_iter().flatten() {
+                let end = |k: usize| {
+                    let at = |axis: usize| line.start[axis] + k as f64 * line.step[axis] + 0.5;
+                    to_screen([at(0), at(1)])
+                };
+                painter.line_segment([end(0), end(line.count.saturating_sub(1))], stroke);
+            }
+        } else {
+            painter.vline(sx, image_rect.y_range(), stroke);
+            painter.hline(image_rect.x_range(), sy, stroke);
+        }
         paint_edge_labels(
             &painter,
             cell,
@@ -275,7 +303,7 @@ impl Mpr {
             );
         }
         let primary = response.dragged_by(egui::PointerButton::Primary);
-        if measuring {
+        if measuring && !self.is_oblique(plane) {
             // The length tool: a primary drag measures instead of moving
             // the crosshair.
             if let Some(p) = response.interact_pointer_pos().filter(|_| primary) {

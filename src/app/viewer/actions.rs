@@ -195,7 +195,12 @@ impl Viewer {
             }
             Action::Export => self.export.open = true,
             // Only the MPR layout has slabs (`apply_mpr`).
-            Action::Mpr | Action::SlabThicker | Action::SlabThinner | Action::SlabMode => {}
+            Action::Mpr
+            | Action::SlabThicker
+            | Action::SlabThinner
+            | Action::SlabMode
+            | Action::RotateCrosshairLeft
+            | Action::RotateCrosshairRight => {}
             Action::LinkHere => self.link_here(),
             Action::ComparePrior => self.compare_prior(),
             Action::CancelLoading => {

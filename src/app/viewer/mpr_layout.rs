@@ -9,7 +9,7 @@ use crate::app::mpr::Mpr;
 use crate::app::shortcuts::Action;
 use crate::imaging::WindowChoice;
 use crate::imaging::voi::Window;
-use crate::imaging::volume::Volume;
+use crate::imaging::volume::{Plane, Volume};
 
 impl Viewer {
     /// The volume of the series with `key`: the library's images, shared.
@@ -124,6 +124,12 @@ impl Viewer {
                 if let Some(p) = presets.get(n as usize - 1) {
                     mpr.window = WindowChoice::Explicit(Window::linear(p.center, p.width.max(1.0)));
                 }
+            }
+            Action::RotateCrosshairLeft => mpr.rotate(-5.0),
+            Action::RotateCrosshairRight => mpr.rotate(5.0),
+            Action::ResetView => {
+                mpr.rotation_degrees = 0.0;
+                Plane::ALL.into_iter().for_each(|p| mpr.fit(p));
             }
             Action::ZoomIn => mpr.zoom_by(plane, 1.25),
             Action::ZoomOut => mpr.zoom_by(plane, 0.8),

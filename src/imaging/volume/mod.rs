@@ -10,6 +10,7 @@
 //! never hidden.
 
 pub mod display;
+pub mod oblique;
 pub mod points;
 pub mod reformat;
 

@@ -179,6 +179,12 @@ fn gather(samples: &Samples, lut: &ModalityLut, line: Line, mut put: impl FnMut(
     }
 }
 
+/// Sample `i` of a frame through its Modality LUT (0 past the end, which
+/// a volume's checked grid never reaches).
+pub(super) fn gather_point(samples: &Samples, lut: &ModalityLut, i: usize) -> f64 {
+    lut.apply(samples.get(i).unwrap_or(0))
+}
+
 /// Fills one output row from the lines `lines` yields (one per plane of
 /// the slab): the first is stored, the others folded in by `mode`, and the
 /// mean divided at the end. The mode is matched once per line so the inner
@@ -396,7 +402,10 @@ impl Volume {
     }
 
     /// The stored samples and Modality LUT of slice `index`.
-    fn slice_samples(&self, index: usize) -> Result<(&Samples, &ModalityLut), VolumeError> {
+    pub(super) fn slice_samples(
+        &self,
+        index: usize,
+    ) -> Result<(&Samples, &ModalityLut), VolumeError> {
         let slice = &self.slices()[index];
         let image = &self.images()[slice.image];
         let frame = image.frame(slice.frame)?;
