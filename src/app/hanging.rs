@@ -89,7 +89,8 @@ impl HangingRule {
         }
     }
 
-    /// The rule in words, for the status bar.
+    /// The rule's arrangement and preset in words, for the status bar
+    /// (the prior is named there only when one was put beside).
     pub fn describe(&self, slices: usize) -> String {
         let mut text = format!(
             "Layout for {}: {}",
@@ -98,9 +99,6 @@ impl HangingRule {
         );
         if let Some(preset) = &self.preset {
             text.push_str(&format!(", {preset}"));
-        }
-        if self.with_prior {
-            text.push_str(", prior beside");
         }
         text
     }

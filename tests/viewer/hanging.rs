@@ -95,10 +95,7 @@ fn a_ct_volume_opens_in_three_planes_with_the_lung_window_and_a_radiograph_one_b
         v.hanging.message.is_some()
     });
     let v = h.state();
-    assert_eq!(
-        v.hanging.message.as_deref(),
-        Some("Layout for CR: 1×1, prior beside")
-    );
+    assert_eq!(v.hanging.message.as_deref(), Some("Layout for CR: 1×1"));
     assert!(v.mpr.is_none());
     assert!(v.settings.ai_panel);
     assert_eq!(v.settings.layout, hilum::app::settings::Layout::Single);
@@ -136,4 +133,49 @@ fn an_edited_rule_puts_the_next_series_beside_with_its_window_and_a_short_series
         h.state().hanging.message.as_deref(),
         Some("Layout for CT: 1×1, CT lung")
     );
+}
+
+#[test]
+fn a_rule_with_the_prior_puts_the_patients_other_study_beside_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, study, date, z0) in [
+        (
+            "current",
+            "1.2.826.0.1.3680043.9.7433.8.70",
+            "20260301",
+            -20.0,
+        ),
+        (
+            "prior",
+            "1.2.826.0.1.3680043.9.7433.8.71",
+            "20250301",
+            -10.0,
+        ),
+    ] {
+        phantom_series(
+            &dir.path().join(name),
+            serde_json::json!({"rows": 16, "columns": 16, "slices": 8,
+                "pixel_spacing": [0.8, 0.8], "slice_spacing": 2.0, "z0": z0, "window": [40, 400],
+                "study_uid": study, "study_date": date,
+                "frame_of_reference_uid": "1.2.826.0.1.3680043.9.7433.8.72", "seed": 9}),
+        );
+    }
+    let rules = vec![HangingRule {
+        modality: "CT".into(),
+        arrangement: Arrangement::Single,
+        with_prior: true,
+        ..HangingRule::default()
+    }];
+    let h = open(with_layouts(Some(rules)), &[dir.path().to_path_buf()]);
+    let v = h.state();
+    assert_eq!(
+        v.hanging.message.as_deref(),
+        Some("Layout for CT: 1×1, prior beside")
+    );
+    assert_eq!(v.settings.layout, hilum::app::settings::Layout::SideBySide);
+    let study = |k: usize| {
+        let key = v.viewports[k].series.as_deref().unwrap();
+        v.library.series_by_key(key).unwrap().study_uid.clone()
+    };
+    assert_ne!(study(0), study(1), "the other study beside");
 }

@@ -121,6 +121,7 @@ impl Viewer {
             && self.prior_study(&key).is_some()
         {
             self.compare_prior();
+            message.push_str(", prior beside");
         }
         self.hanging.message = Some(message);
     }
