@@ -136,7 +136,7 @@ fn an_edited_rule_puts_the_next_series_beside_with_its_window_and_a_short_series
 }
 
 #[test]
-fn a_rule_with_the_prior_puts_the_patients_other_study_beside_and_says_so() {
+fn a_load_of_two_studies_opens_on_the_newest_with_the_prior_beside_when_the_rule_says_so() {
     let dir = tempfile::tempdir().unwrap();
     for (name, study, date, z0) in [
         (
@@ -177,5 +177,7 @@ fn a_rule_with_the_prior_puts_the_patients_other_study_beside_and_says_so() {
         let key = v.viewports[k].series.as_deref().unwrap();
         v.library.series_by_key(key).unwrap().study_uid.clone()
     };
-    assert_ne!(study(0), study(1), "the other study beside");
+    // The load opens on this year's study; last year's is its prior.
+    assert_eq!(study(0), "1.2.826.0.1.3680043.9.7433.8.70");
+    assert_eq!(study(1), "1.2.826.0.1.3680043.9.7433.8.71");
 }

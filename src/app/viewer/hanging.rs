@@ -15,6 +15,9 @@ pub struct Hanging {
     /// The viewport a study was opened in; its rule applies once nothing
     /// is loading.
     pending: Option<usize>,
+    /// The study came with a load: the patient's newest study loaded is
+    /// shown first.
+    newest: bool,
     /// The layout applied last, in words, for the status bar.
     pub message: Option<String>,
 }
@@ -27,7 +30,16 @@ impl Viewer {
     pub fn study_opened(&mut self, v: usize) {
         if self.settings.hanging_protocols {
             self.hanging.pending = Some(v);
+            self.hanging.newest = false;
         }
+    }
+
+    /// Notes that a load put its first series in viewport `v`: as
+    /// [`Viewer::study_opened`], and once the load has ended the patient's
+    /// newest study loaded is the one shown (the others are its priors).
+    pub(super) fn load_opened(&mut self, v: usize) {
+        self.study_opened(v);
+        self.hanging.newest = self.hanging.pending.is_some();
     }
 
     /// Applies the layout of the study opened last, once nothing is loading
@@ -40,6 +52,9 @@ impl Viewer {
             return;
         }
         self.hanging.pending = None;
+        if std::mem::take(&mut self.hanging.newest) {
+            self.show_newest_study(v);
+        }
         let Some(key) = self.viewports[v].series.clone() else {
             return;
         };

@@ -336,7 +336,7 @@ impl Viewer {
             && let Some(first) = self.library.series.first()
         {
             self.viewports[0].series = Some(first.key.clone());
-            self.study_opened(0);
+            self.load_opened(0);
         }
     }
 

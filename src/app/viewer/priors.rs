@@ -40,10 +40,10 @@ impl Viewer {
         Some(&self.library.images[first.image].image)
     }
 
-    /// The prior study of the patient of the series with `key`, among the
-    /// loaded ones: the latest study dated before its study, else the
-    /// latest other one. Its date (may be empty) and Study Instance UID.
-    pub(super) fn prior_study(&self, key: &str) -> Option<(String, String)> {
+    /// The other studies of the patient of the series with `key`, among the
+    /// loaded ones, by date (an undated one first), with that series'
+    /// study date: ((date, Study Instance UID)…, date).
+    fn other_studies(&self, key: &str) -> Option<(Vec<(String, String)>, String)> {
         let entry = self.library.series_by_key(key)?;
         let date = self
             .first_image_of(key)?
@@ -63,12 +63,62 @@ impl Viewer {
             .collect();
         studies.sort();
         studies.dedup();
+        Some((studies, date))
+    }
+
+    /// The prior study of the patient of the series with `key`, among the
+    /// loaded ones: the latest study dated before its study, else the
+    /// latest other one. Its date (may be empty) and Study Instance UID.
+    pub(super) fn prior_study(&self, key: &str) -> Option<(String, String)> {
+        let (studies, date) = self.other_studies(key)?;
         studies
             .iter()
             .rev()
             .find(|(d, _)| !date.is_empty() && d.as_str() < date.as_str())
             .or(studies.last())
             .cloned()
+    }
+
+    /// The series of study `study` most like the series with `key`.
+    fn most_like(&self, key: &str, study: &str) -> Option<String> {
+        let entry = self.library.series_by_key(key)?;
+        let shown = self.first_image_of(key)?;
+        self.library
+            .series
+            .iter()
+            .filter(|s| s.study_uid == study)
+            .filter_map(|s| {
+                let image = self.first_image_of(&s.key)?;
+                Some((
+                    likeness(shown, entry.stack.len(), image, s.stack.len()),
+                    s.key.clone(),
+                ))
+            })
+            .max_by(|a, b| a.0.cmp(&b.0))
+            .map(|(_, key)| key)
+    }
+
+    /// Shows in viewport `v` the patient's newest study (its series most
+    /// like the one shown) when a study dated after the shown one is
+    /// loaded: a folder or CD holding this year's study and last year's
+    /// opens on this year's, the other being its prior.
+    pub(super) fn show_newest_study(&mut self, v: usize) {
+        let Some(key) = self.viewports[v].series.clone() else {
+            return;
+        };
+        let Some((studies, date)) = self.other_studies(&key) else {
+            return;
+        };
+        let newer = studies
+            .iter()
+            .rev()
+            .find(|(d, _)| !d.is_empty() && d.as_str() > date.as_str());
+        if let Some(series) = newer.and_then(|(_, study)| self.most_like(&key, study)) {
+            let vp = &mut self.viewports[v];
+            vp.series = Some(series);
+            vp.position = 0;
+            vp.cine = false;
+        }
     }
 
     /// Puts the active viewport's patient's prior study beside it (the
@@ -84,9 +134,6 @@ impl Viewer {
         let Some(entry) = self.library.series_by_key(&key).cloned() else {
             return;
         };
-        let Some(shown) = self.first_image_of(&key) else {
-            return;
-        };
         let prior = self.prior_study(&key);
         let Some((prior_date, prior_study)) = prior else {
             self.links.message = Some(format!(
@@ -95,20 +142,7 @@ impl Viewer {
             ));
             return;
         };
-        let best = self
-            .library
-            .series
-            .iter()
-            .filter(|s| s.study_uid == prior_study)
-            .filter_map(|s| {
-                let image = self.first_image_of(&s.key)?;
-                Some((
-                    likeness(shown, entry.stack.len(), image, s.stack.len()),
-                    s.key.clone(),
-                ))
-            })
-            .max_by(|a, b| a.0.cmp(&b.0))
-            .map(|(_, key)| key);
+        let best = self.most_like(&key, &prior_study);
         let Some(prior_key) = best else { return };
         if self.settings.layout == Layout::Single {
             self.settings.layout = Layout::SideBySide;
