@@ -100,6 +100,16 @@ pub struct WindowPreset {
     pub width: f64,
 }
 
+impl WindowPreset {
+    /// The window the preset applies (a width below 1 taken as 1).
+    pub fn choice(&self) -> crate::imaging::WindowChoice {
+        crate::imaging::WindowChoice::Explicit(crate::imaging::voi::Window::linear(
+            self.center,
+            self.width.max(1.0),
+        ))
+    }
+}
+
 /// The CT presets of the pixel pipeline, as the number keys start out.
 pub fn default_presets() -> Vec<WindowPreset> {
     crate::imaging::voi::CT_PRESETS

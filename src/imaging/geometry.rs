@@ -8,7 +8,7 @@
 //! (0.5, 0.5).
 
 use super::Image;
-use super::series::{dot, slice_normal};
+use super::series::{add_scaled, dot, slice_normal, sub};
 
 /// Two slice normals are taken as parallel within this angle, degrees.
 pub const PARALLEL_DEGREES: f64 = 1.0;
@@ -57,9 +57,11 @@ impl ImagePlane {
     /// The patient point at image point (`x`, `y`).
     pub fn patient_point(&self, x: f64, y: f64) -> [f64; 3] {
         let (u, v) = ((x - 0.5) * self.spacing[1], (y - 0.5) * self.spacing[0]);
-        std::array::from_fn(|k| {
-            self.origin[k] + u * self.row_direction[k] + v * self.column_direction[k]
-        })
+        add_scaled(
+            add_scaled(self.origin, self.row_direction, u),
+            self.column_direction,
+            v,
+        )
     }
 
     /// The normal turned so that its largest component is positive: the
@@ -96,8 +98,7 @@ impl ImagePlane {
         // Points (x, y) of this image on the other plane: a·x + b·y = d.
         let a = self.spacing[1] * dot(self.row_direction, other.normal);
         let b = self.spacing[0] * dot(self.column_direction, other.normal);
-        let to_origin: [f64; 3] = std::array::from_fn(|k| other.origin[k] - self.origin[k]);
-        let d = dot(to_origin, other.normal) + 0.5 * a + 0.5 * b;
+        let d = dot(sub(other.origin, self.origin), other.normal) + 0.5 * a + 0.5 * b;
         let [w, h] = self.size;
         let eps = 1e-9;
         let mut ends: Vec<[f64; 2]> = Vec::with_capacity(4);

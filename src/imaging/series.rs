@@ -104,6 +104,23 @@ pub fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
     a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 }
 
+/// `a - b` for two patient-space vectors.
+pub fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+/// `a + k·b` for two patient-space vectors: a point moved `k` mm along a
+/// unit direction.
+pub fn add_scaled(a: [f64; 3], b: [f64; 3], k: f64) -> [f64; 3] {
+    [a[0] + b[0] * k, a[1] + b[1] * k, a[2] + b[2] * k]
+}
+
+/// The distance between two patient points, mm.
+pub fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let d = sub(a, b);
+    dot(d, d).sqrt()
+}
+
 /// The slice normal of Image Orientation (Patient): row × column direction.
 pub fn slice_normal(o: &[f64; 6]) -> [f64; 3] {
     let (r, c) = ([o[0], o[1], o[2]], [o[3], o[4], o[5]]);

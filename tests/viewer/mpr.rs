@@ -232,7 +232,7 @@ fn a_length_drawn_on_the_coronal_plane_is_in_mm_and_stays_with_the_anatomy_when_
     let want = (6.0f64 * 6.0 + 12.0 * 12.0).sqrt();
     let [a, b] = mpr.measurements[0];
     // The ends went through screen points (f32): to a hundredth of a mm.
-    let got = hilum::app::mpr::distance(a, b);
+    let got = hilum::imaging::series::distance(a, b);
     assert!((got - want).abs() < 0.01, "{got} mm, want {want}");
     // Stored in the patient: its ends are those voxels' centres.
     let row = mpr.index(Plane::Coronal);

@@ -13,6 +13,7 @@ pub mod pane;
 use std::sync::Arc;
 
 use crate::imaging::WindowChoice;
+use crate::imaging::series::distance;
 use crate::imaging::volume::oblique::ObliqueLine;
 use crate::imaging::volume::{Plane, Slab, SlabMode, Volume};
 
@@ -298,9 +299,4 @@ impl Mpr {
             _ => self.volume.plane_spacing(plane).map(|s| i as f64 * s),
         }
     }
-}
-
-/// The distance between two patient points, mm.
-pub fn distance(a: [f64; 3], b: [f64; 3]) -> f64 {
-    ((a[0] - b[0]).powi(2) + (a[1] - b[1]).powi(2) + (a[2] - b[2]).powi(2)).sqrt()
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 use poll_promise::Promise;
 
 use crate::imaging::WindowChoice;
-use crate::imaging::voi::Window;
 
 use super::Viewer;
 use crate::app::ai_assist::{AiAssist, Classifier, WorkerClassifier};
@@ -152,8 +151,7 @@ impl Viewer {
             }
             Action::Preset(n) => {
                 if let Some(p) = self.settings.presets.get(n as usize - 1) {
-                    vp.view.window =
-                        WindowChoice::Explicit(Window::linear(p.center, p.width.max(1.0)));
+                    vp.view.window = p.choice();
                 }
             }
             Action::Invert => vp.view.invert = !vp.view.invert,

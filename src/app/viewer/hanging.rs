@@ -6,8 +6,6 @@
 use super::Viewer;
 use crate::app::hanging::{Arrangement, rule_for};
 use crate::app::settings::Layout;
-use crate::imaging::WindowChoice;
-use crate::imaging::voi::Window;
 
 /// A study waiting for its layout, and what the last layout did.
 #[derive(Debug, Default)]
@@ -80,10 +78,7 @@ impl Viewer {
                 .presets
                 .iter()
                 .find(|p| p.name.trim().eq_ignore_ascii_case(name.trim()))?;
-            Some(WindowChoice::Explicit(Window::linear(
-                preset.center,
-                preset.width.max(1.0),
-            )))
+            Some(preset.choice())
         });
         let mut message = rule.describe(entry.stack.len());
         if rule.preset.is_some() && window.is_none() {

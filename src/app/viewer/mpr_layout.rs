@@ -8,7 +8,6 @@ use super::Viewer;
 use crate::app::mpr::Mpr;
 use crate::app::shortcuts::Action;
 use crate::imaging::WindowChoice;
-use crate::imaging::voi::Window;
 use crate::imaging::volume::{Plane, Volume};
 
 impl Viewer {
@@ -122,7 +121,7 @@ impl Viewer {
             Action::AutoWindow => mpr.window = WindowChoice::Percentile(1.0, 99.0),
             Action::Preset(n) => {
                 if let Some(p) = presets.get(n as usize - 1) {
-                    mpr.window = WindowChoice::Explicit(Window::linear(p.center, p.width.max(1.0)));
+                    mpr.window = p.choice();
                 }
             }
             Action::RotateCrosshairLeft => mpr.rotate(-5.0),

@@ -10,7 +10,7 @@
 //! interpolated along the stack, so gaps keep their true size.
 
 use super::{Plane, Volume};
-use crate::imaging::series::dot;
+use crate::imaging::series::{add_scaled as add, dot, sub};
 
 /// Where a patient point falls on a plane.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -21,14 +21,6 @@ pub struct OnPlane {
     pub y: f64,
     /// Signed distance from the plane, mm.
     pub distance: f64,
-}
-
-fn add(a: [f64; 3], b: [f64; 3], k: f64) -> [f64; 3] {
-    [a[0] + b[0] * k, a[1] + b[1] * k, a[2] + b[2] * k]
-}
-
-fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
-    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
 }
 
 impl Volume {
